@@ -1,0 +1,265 @@
+//! Command-line interface: what the user can ask for, parsed and checked before any
+//! GPU work starts, so that bad values fail fast with a message that names the flag.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Parser, ValueEnum};
+
+/// Largest grid side accepted on the command line. The real limit is the GPU's memory,
+/// checked against the device heap before allocating; this bound only keeps the
+/// arithmetic (vertex and index counts in `u32`) in range.
+pub const MAX_GRID_SIDE: u32 = 16_384;
+/// Largest window or render side accepted (Vulkan implementations guarantee 4096 for
+/// images; most support 16384).
+pub const MAX_RENDER_SIDE: u32 = 16_384;
+/// Most frames in flight that make sense: beyond three, latency grows with no gain.
+pub const MAX_FRAMES_IN_FLIGHT: u32 = 4;
+
+/// A `WIDTHxHEIGHT` pair, e.g. `1024x1024`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size2 {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Size2 {
+    pub const fn new(width: u32, height: u32) -> Self {
+        Self { width, height }
+    }
+
+    /// Number of cells (`width × height`) as `u64`, which cannot overflow.
+    pub fn area(self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    fn parse_bounded(text: &str, min: u32, max: u32) -> Result<Self, String> {
+        let size: Size2 = text.parse()?;
+        for (name, value) in [("width", size.width), ("height", size.height)] {
+            if value < min || value > max {
+                return Err(format!("{name} {value} is out of range: each side must be {min}..={max}"));
+            }
+        }
+        Ok(size)
+    }
+}
+
+impl FromStr for Size2 {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (w, h) = text
+            .trim()
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT (for example 1024x1024)"))?;
+        let side = |s: &str, name: &str| -> Result<u32, String> {
+            let s = s.trim();
+            if s.starts_with('-') {
+                return Err(format!("{name} '{s}' is negative"));
+            }
+            s.parse::<u32>().map_err(|e| format!("{name} '{s}' is not a whole number ({e})"))
+        };
+        Ok(Size2::new(side(w, "width")?, side(h, "height")?))
+    }
+}
+
+impl fmt::Display for Size2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+fn parse_grid(text: &str) -> Result<Size2, String> {
+    Size2::parse_bounded(text, 2, MAX_GRID_SIDE)
+}
+
+fn parse_render_size(text: &str) -> Result<Size2, String> {
+    Size2::parse_bounded(text, 1, MAX_RENDER_SIDE)
+}
+
+fn parse_frames_in_flight(text: &str) -> Result<u32, String> {
+    let k: u32 = text.trim().parse().map_err(|e| format!("'{text}' is not a whole number ({e})"))?;
+    if !(1..=MAX_FRAMES_IN_FLIGHT).contains(&k) {
+        return Err(format!("{k} is out of range: frames in flight must be 1..={MAX_FRAMES_IN_FLIGHT}"));
+    }
+    Ok(k)
+}
+
+/// How the swapchain presents. `fifo` is vsync and always available.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PresentMode {
+    /// Vsync; never tears; always supported.
+    Fifo,
+    /// Vsync that tears when late (falls back to fifo when unsupported).
+    FifoRelaxed,
+    /// Newest frame wins, no tearing (falls back to fifo when unsupported).
+    Mailbox,
+    /// No vsync, may tear (falls back to fifo when unsupported).
+    Immediate,
+}
+
+/// Who writes the heights every frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HeightsSource {
+    /// The CPU reference, uploaded through a staging buffer (works on any Vulkan device).
+    Cpu,
+    /// The HIP kernel, writing straight into the exported Vulkan buffers.
+    Hip,
+}
+
+/// The animated sinewave grid, rendered by Vulkan, heights written by HIP (or the CPU).
+#[derive(Clone, Debug, Parser)]
+#[command(name = "hip-vulkan-sinewave", version, about, long_about = None)]
+pub struct Cli {
+    /// Grid of heights, WIDTHxHEIGHT vertices (each side 2..=16384).
+    #[arg(long, value_name = "WxH", default_value = "1024x1024", value_parser = parse_grid)]
+    pub grid: Size2,
+
+    /// Window size, or the image size with --headless.
+    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_render_size)]
+    pub size: Size2,
+
+    /// Frames the CPU may queue ahead of the GPU; also the number of height buffers (1..=4).
+    #[arg(long, value_name = "K", default_value = "2", value_parser = parse_frames_in_flight)]
+    pub frames_in_flight: u32,
+
+    /// Swapchain present mode (falls back to fifo when the surface lacks it).
+    #[arg(long, value_enum, default_value = "fifo")]
+    pub present_mode: PresentMode,
+
+    /// Enable the Khronos validation layer; the run fails if it reports anything.
+    #[arg(long)]
+    pub validation: bool,
+
+    /// Who writes the heights.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub heights: HeightsSource,
+
+    /// Use this Vulkan physical device (index as listed in the log) instead of choosing.
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
+
+    /// Render offscreen, with no window and no display.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Stop after this many frames (headless default: 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub frames: Option<u64>,
+
+    /// Animation time of the first frame, in seconds (a fixed time makes images repeatable).
+    #[arg(long, value_name = "SECONDS", default_value = "0", allow_negative_numbers = true)]
+    pub time: f64,
+
+    /// Animation time step per frame in seconds; default: the wall clock.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_step: Option<f64>,
+
+    /// Write the last rendered frame as a PNG (headless only).
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub screenshot: Option<PathBuf>,
+
+    /// Draw the grid as lines (if the device supports non-solid fill).
+    #[arg(long)]
+    pub wireframe: bool,
+}
+
+impl Cli {
+    /// Checks the combinations clap cannot express. Call after parsing.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [("--time", Some(self.time)), ("--time-step", self.time_step)] {
+            if let Some(v) = value {
+                if !v.is_finite() {
+                    return Err(format!("{name} must be a finite number of seconds, got {v}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Name of the height source for titles and logs.
+    pub fn heights_name(&self) -> &'static str {
+        match self.heights {
+            HeightsSource::Cpu => "cpu",
+            HeightsSource::Hip => "hip",
+        }
+    }
+
+    /// Frames to render before exiting, if bounded.
+    pub fn frame_limit(&self) -> Option<u64> {
+        match (self.frames, self.headless) {
+            (Some(n), _) => Some(n),
+            (None, true) => Some(1),
+            (None, false) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("hip-vulkan-sinewave").chain(args.iter().copied()))
+    }
+
+    fn error_text(args: &[&str]) -> String {
+        parse(args).expect_err("should be rejected").to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.grid, Size2::new(1024, 1024));
+        assert_eq!(cli.frames_in_flight, 2);
+        assert_eq!(cli.present_mode, PresentMode::Fifo);
+        assert_eq!(cli.heights, HeightsSource::Cpu);
+        assert!(!cli.headless && !cli.validation);
+        assert_eq!(cli.frame_limit(), None);
+    }
+
+    #[test]
+    fn headless_options() {
+        let cli = parse(&["--headless", "--frames", "5", "--size", "1920x1080", "--screenshot", "o.png"]).unwrap();
+        assert_eq!(cli.size, Size2::new(1920, 1080));
+        assert_eq!(cli.frame_limit(), Some(5));
+        assert_eq!(cli.screenshot.as_deref(), Some(std::path::Path::new("o.png")));
+        assert_eq!(parse(&["--headless"]).unwrap().frame_limit(), Some(1));
+    }
+
+    #[test]
+    fn grid_parses_both_separators() {
+        assert_eq!(parse(&["--grid", "64X32"]).unwrap().grid, Size2::new(64, 32));
+        assert_eq!(parse(&["--grid", "2x2"]).unwrap().grid, Size2::new(2, 2));
+    }
+
+    #[test]
+    fn bad_grids_are_explained() {
+        assert!(error_text(&["--grid", "0x0"]).contains("width 0 is out of range"));
+        assert!(error_text(&["--grid", "1x64"]).contains("must be 2..=16384"));
+        assert!(error_text(&["--grid", "-5x5"]).contains("negative"));
+        assert!(error_text(&["--grid", "abc"]).contains("not WIDTHxHEIGHT"));
+        assert!(error_text(&["--grid", "12xq"]).contains("height 'q' is not a whole number"));
+        assert!(error_text(&["--grid", "99999999999x2"]).contains("not a whole number"));
+        assert!(error_text(&["--grid", "16385x16"]).contains("out of range"));
+    }
+
+    #[test]
+    fn bad_sizes_and_counts_are_explained() {
+        assert!(error_text(&["--size", "0x100"]).contains("out of range"));
+        assert!(error_text(&["--frames-in-flight", "0"]).contains("1..=4"));
+        assert!(error_text(&["--frames-in-flight", "9"]).contains("1..=4"));
+        assert!(error_text(&["--frames", "0"]).contains("0"));
+        assert!(error_text(&["--present-mode", "vsync"]).contains("possible values"));
+        assert!(error_text(&["--heights", "gpu"]).contains("possible values"));
+        assert!(error_text(&["--screenshot", "x.png"]).contains("--headless"));
+    }
+
+    #[test]
+    fn non_finite_time_is_rejected() {
+        let cli = parse(&["--time", "NaN"]).unwrap();
+        assert!(cli.validate().unwrap_err().contains("finite"));
+        assert!(parse(&["--time", "-3.5"]).unwrap().validate().is_ok());
+    }
+}

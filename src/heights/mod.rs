@@ -1,0 +1,58 @@
+//! Who writes the heights: the seam every height producer plugs into.
+//!
+//! The renderer calls [`HeightSource::produce`] once per frame, after the frame's fence
+//! says the slot's previous draw has finished on the Vulkan side, with the frame's command
+//! buffer open. The source writes (or arranges for someone to write) the heights of
+//! `slot` at `time`, records whatever Vulkan commands that takes, and ends with the slot
+//! acquired from `VK_QUEUE_FAMILY_EXTERNAL` and visible to vertex input. It adds to
+//! [`SubmitSync`] the semaphores the frame's submission must wait on and signal.
+//! After the draw the renderer releases the slot back to the external family.
+
+pub mod cpu;
+
+use ash::vk;
+
+use crate::interop::HeightSlots;
+
+/// Semaphores the frame's `vkQueueSubmit2` waits on and signals besides the renderer's own.
+#[derive(Default)]
+pub struct SubmitSync {
+    pub waits: Vec<vk::SemaphoreSubmitInfo<'static>>,
+    pub signals: Vec<vk::SemaphoreSubmitInfo<'static>>,
+}
+
+impl SubmitSync {
+    pub fn clear(&mut self) {
+        self.waits.clear();
+        self.signals.clear();
+    }
+}
+
+/// What a source needs to know to fill one slot for one frame.
+pub struct FrameHeights<'a> {
+    /// Frame number, counting from 0.
+    pub frame: u64,
+    /// Slot to fill (`frame mod K`).
+    pub slot: usize,
+    /// Animation time, already wrapped into `[0, 2π)` (see [`crate::sinewave::wrap_time`]).
+    pub time: f32,
+    /// The frame's command buffer, recording, before the draw.
+    pub cmd: vk::CommandBuffer,
+    pub slots: &'a HeightSlots,
+}
+
+/// A producer of heights. Implementations: [`cpu::CpuHeights`] (reference, staging
+/// upload), the HIP kernel (`crate::heights::hip`, zero-copy).
+pub trait HeightSource {
+    /// Short name for logs and window titles.
+    fn name(&self) -> &str;
+
+    /// Fills `frame.slot` for `frame.time` (see the module docs for the contract).
+    fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> anyhow::Result<()>;
+
+    /// Called after the frame's submission with the same frame, for sources that track
+    /// completion themselves.
+    fn submitted(&mut self, _frame: u64, _slot: usize) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The seam between the two APIs: the height buffers both of them use.
+//!
+//! Vulkan creates `K` device-local height buffers ("slots", one per frame in flight)
+//! with exportable memory. Whoever writes the heights (a HIP kernel, the CPU through a
+//! staging copy, a Vulkan compute shader) writes slot `f mod K` for frame `f`; the draw
+//! of frame `f` reads it.
+//!
+//! Between frames a slot belongs to the *external* queue family: each frame's command
+//! buffer acquires it from `VK_QUEUE_FAMILY_EXTERNAL` before the vertex stage reads it
+//! and releases it back after the draw, as the Vulkan spec asks for memory that another
+//! API writes ("Queue Family Ownership Transfer", VK_QUEUE_FAMILY_EXTERNAL).
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use ash::vk;
+
+use crate::vulkan::export::{ExportableBuffer, ExportedMemory};
+use crate::vulkan::Device;
+
+/// Usage of every height buffer: vertex input for the draw, transfer for CPU uploads and
+/// readback, storage for the Vulkan compute baseline.
+pub const HEIGHT_BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::VERTEX_BUFFER.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_DST.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::BufferUsageFlags::STORAGE_BUFFER.as_raw(),
+);
+
+/// The `K` exportable height buffers, `width × height` `f32` each.
+pub struct HeightSlots {
+    pub buffers: Vec<ExportableBuffer>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl HeightSlots {
+    pub fn new(device: &Arc<Device>, width: u32, height: u32, count: u32) -> Result<Self> {
+        let bytes = u64::from(width) * u64::from(height) * 4;
+        let buffers = (0..count)
+            .map(|i| ExportableBuffer::new(device, bytes, HEIGHT_BUFFER_USAGE, &format!("height slot {i}")))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(b) = buffers.first() {
+            log::info!(
+                "heights: {count} exportable OPAQUE_FD buffers of {width}x{height} f32 ({} bytes each, {} allocation)",
+                bytes,
+                if b.dedicated { "dedicated" } else { "shared" }
+            );
+        }
+        Ok(Self { buffers, width, height })
+    }
+
+    pub fn len(&self) -> usize {
+        self.buffers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buffers.is_empty()
+    }
+
+    /// Bytes of one slot.
+    pub fn slot_bytes(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height) * 4
+    }
+
+    /// Exports slot `i`'s memory as a new fd for another API to import.
+    pub fn export(&self, i: usize) -> Result<ExportedMemory> {
+        self.buffers.get(i).with_context(|| format!("no height slot {i}"))?.export()
+    }
+}
+
+/// Records the acquire of `buffer` from `VK_QUEUE_FAMILY_EXTERNAL`, making what another
+/// API (or an earlier frame) wrote visible to `dst_stage`/`dst_access`.
+pub fn acquire_from_external(
+    device: &Device,
+    cmd: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    dst_stage: vk::PipelineStageFlags2,
+    dst_access: vk::AccessFlags2,
+) {
+    let barrier = vk::BufferMemoryBarrier2::default()
+        .src_stage_mask(vk::PipelineStageFlags2::NONE)
+        .src_access_mask(vk::AccessFlags2::NONE)
+        .dst_stage_mask(dst_stage)
+        .dst_access_mask(dst_access)
+        .src_queue_family_index(vk::QUEUE_FAMILY_EXTERNAL)
+        .dst_queue_family_index(device.queue_family)
+        .buffer(buffer)
+        .offset(0)
+        .size(vk::WHOLE_SIZE);
+    buffer_barrier(device, cmd, barrier);
+}
+
+/// Records the release of `buffer` to `VK_QUEUE_FAMILY_EXTERNAL` after `src_stage`'s
+/// accesses, so the next writer (HIP, or the next upload) may use it.
+pub fn release_to_external(
+    device: &Device,
+    cmd: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    src_stage: vk::PipelineStageFlags2,
+    src_access: vk::AccessFlags2,
+) {
+    let barrier = vk::BufferMemoryBarrier2::default()
+        .src_stage_mask(src_stage)
+        .src_access_mask(src_access)
+        .dst_stage_mask(vk::PipelineStageFlags2::NONE)
+        .dst_access_mask(vk::AccessFlags2::NONE)
+        .src_queue_family_index(device.queue_family)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_EXTERNAL)
+        .buffer(buffer)
+        .offset(0)
+        .size(vk::WHOLE_SIZE);
+    buffer_barrier(device, cmd, barrier);
+}
+
+/// Records an execution and memory dependency on `buffer` within the queue.
+pub fn buffer_barrier(device: &Device, cmd: vk::CommandBuffer, barrier: vk::BufferMemoryBarrier2) {
+    let barriers = [barrier];
+    let dependency = vk::DependencyInfo::default().buffer_memory_barriers(&barriers);
+    // SAFETY: cmd is recording; the buffer belongs to this device.
+    unsafe { device.raw.cmd_pipeline_barrier2(cmd, &dependency) };
+}

@@ -1,0 +1,523 @@
+//! The frame loop on the Vulkan side: per-frame resources, recording of the draw, and
+//! submission with whatever semaphores the height source asks for.
+//!
+//! Frame `f` uses frame-in-flight index `f mod K`, which is also its height slot. Before
+//! reusing index `i`, the CPU waits for the fence of the frame that last used it; that
+//! is what keeps at most `K` frames queued and makes the slot free on the Vulkan side.
+
+pub mod mesh;
+pub mod target;
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use ash::vk;
+
+use crate::camera::OrbitCamera;
+use crate::heights::{FrameHeights, HeightSource, SubmitSync};
+use crate::interop::{release_to_external, HeightSlots};
+use crate::vulkan::commands::CommandPool;
+use crate::vulkan::device::{self, DeviceSelection};
+use crate::vulkan::image::full_range;
+use crate::vulkan::pipeline::{GridPipeline, GridPushConstants};
+use crate::vulkan::swapchain::Surface;
+use crate::vulkan::sync::{Fence, Semaphore};
+use crate::vulkan::{Device, Instance, InstanceOptions};
+use mesh::GridMesh;
+use target::{OffscreenTarget, RgbaImage, WindowTarget};
+
+/// How long the CPU waits for a frame's fence before calling the GPU hung.
+const FENCE_TIMEOUT_NS: u64 = 10_000_000_000;
+/// Vertical scale of the heights in world units (grid spans [-1, 1]).
+pub const HEIGHT_SCALE: f32 = 0.2;
+const CLEAR_COLOR: [f32; 4] = [0.02, 0.02, 0.03, 1.0];
+
+/// What the renderer is asked to build.
+#[derive(Clone, Debug)]
+pub struct RendererOptions {
+    pub grid_width: u32,
+    pub grid_height: u32,
+    pub frames_in_flight: u32,
+    pub validation: bool,
+    pub device: DeviceSelection,
+    pub present_mode: vk::PresentModeKHR,
+}
+
+/// Where the frames go.
+pub enum Presentation {
+    Offscreen {
+        extent: vk::Extent2D,
+    },
+    /// A window: its handles (which must outlive the renderer) and current size.
+    Window {
+        display: raw_window_handle::RawDisplayHandle,
+        window: raw_window_handle::RawWindowHandle,
+        size: vk::Extent2D,
+    },
+}
+
+enum Target {
+    Offscreen(OffscreenTarget),
+    Window(WindowTarget),
+}
+
+/// Resources of one frame in flight.
+struct FrameResources {
+    cmd: vk::CommandBuffer,
+    /// Signalled by this frame's submission, waited on by the CPU before reuse.
+    fence: Fence,
+    /// Signalled by vkAcquireNextImageKHR, waited on by this frame's submission.
+    image_available: Semaphore,
+}
+
+/// Result of [`Renderer::render`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameOutcome {
+    Rendered,
+    /// Nothing drawn: the window is minimised or its swapchain was being rebuilt.
+    Skipped,
+}
+
+/// The renderer. Fields drop in declaration order after `Drop::drop` has waited for
+/// the GPU: the height source (and any HIP imports it holds) before the height slots.
+pub struct Renderer {
+    source: Option<Box<dyn HeightSource>>,
+    frames: Vec<FrameResources>,
+    pipeline: GridPipeline,
+    mesh: GridMesh,
+    slots: HeightSlots,
+    target: Target,
+    pool: CommandPool,
+    sync: SubmitSync,
+    frame_index: u64,
+    pub wireframe: bool,
+    device: Arc<Device>,
+}
+
+impl Renderer {
+    /// Creates instance, device and everything the frame loop needs.
+    pub fn new(options: &RendererOptions, presentation: Presentation) -> Result<Self> {
+        let surface_extensions = match &presentation {
+            Presentation::Offscreen { .. } => Vec::new(),
+            Presentation::Window { display, .. } => {
+                let names = ash_window::enumerate_required_extensions(*display)
+                    .context("this window system has no Vulkan surface support")?;
+                // SAFETY: ash_window returns pointers to static NUL-terminated names.
+                names.iter().map(|&p| unsafe { std::ffi::CStr::from_ptr(p) }).collect()
+            }
+        };
+        let instance =
+            Arc::new(Instance::new(&InstanceOptions { validation: options.validation, surface_extensions })?);
+        let surface = match &presentation {
+            Presentation::Offscreen { .. } => None,
+            // SAFETY: the caller guarantees the window outlives the renderer.
+            Presentation::Window { display, window, .. } => {
+                Some(unsafe { Surface::new(&instance, *display, *window) }?)
+            }
+        };
+        let candidates = device::enumerate(&instance)?;
+        for d in &candidates {
+            log::info!("vulkan device {d}");
+        }
+        let physical = device::choose(&candidates, options.device)?;
+        log::info!("using vulkan device {physical} (selection: {:?})", options.device);
+        let device = Device::new(instance, physical, surface.as_ref().map(|s| s.raw))?;
+
+        let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
+        let heap = device.largest_device_local_heap();
+        if needed > heap / 10 * 9 {
+            bail!(
+                "grid {}x{} with {} frames in flight needs {} MiB of GPU memory; {} has a {} MiB heap. \
+                 Use a smaller --grid or fewer --frames-in-flight",
+                options.grid_width,
+                options.grid_height,
+                options.frames_in_flight,
+                needed >> 20,
+                device.physical.name,
+                heap >> 20
+            );
+        }
+
+        let pool = CommandPool::new(&device, vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER)?;
+        let (target, color_format) = match presentation {
+            Presentation::Offscreen { extent } => {
+                (Target::Offscreen(OffscreenTarget::new(&device, extent)?), target::OFFSCREEN_FORMAT)
+            }
+            Presentation::Window { size, .. } => {
+                let mut window = WindowTarget {
+                    swapchain: None,
+                    surface: surface.context("window surface")?,
+                    present_mode: options.present_mode,
+                    window_size: size,
+                    needs_rebuild: true,
+                };
+                window.ensure_swapchain(&device)?;
+                let format = window.swapchain.as_ref().map_or(vk::Format::B8G8R8A8_SRGB, |s| s.format);
+                (Target::Window(window), format)
+            }
+        };
+        let pipeline = GridPipeline::new(&device, color_format)?;
+        let mesh = GridMesh::upload(&device, &pool, options.grid_width, options.grid_height)?;
+        let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.frames_in_flight)?;
+        let cmds = pool.allocate(options.frames_in_flight)?;
+        let frames = cmds
+            .into_iter()
+            .map(|cmd| {
+                Ok(FrameResources { cmd, fence: Fence::new(&device, true)?, image_available: Semaphore::new(&device)? })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            source: None,
+            frames,
+            pipeline,
+            mesh,
+            slots,
+            target,
+            pool,
+            sync: SubmitSync::default(),
+            frame_index: 0,
+            wireframe: false,
+            device,
+        })
+    }
+
+    pub fn device(&self) -> &Arc<Device> {
+        &self.device
+    }
+
+    pub fn slots(&self) -> &HeightSlots {
+        &self.slots
+    }
+
+    /// Frames rendered so far.
+    pub fn frames_rendered(&self) -> u64 {
+        self.frame_index
+    }
+
+    /// Sets who writes the heights; the previous source is dropped after the GPU idles.
+    pub fn set_height_source(&mut self, source: Box<dyn HeightSource>) -> Result<()> {
+        self.device.wait_idle()?;
+        log::info!("heights written by: {}", source.name());
+        self.source = Some(source);
+        Ok(())
+    }
+
+    /// The window changed size (0×0 when minimised).
+    pub fn resize(&mut self, width: u32, height: u32) {
+        if let Target::Window(w) = &mut self.target {
+            w.window_size = vk::Extent2D { width, height };
+            w.needs_rebuild = true;
+        }
+    }
+
+    /// Renders one frame at `time` seconds (wrapped internally) seen by `camera`.
+    pub fn render(&mut self, time: f64, camera: &OrbitCamera) -> Result<FrameOutcome> {
+        let fi = (self.frame_index % self.frames.len() as u64) as usize;
+        self.frames[fi]
+            .fence
+            .wait(FENCE_TIMEOUT_NS)
+            .with_context(|| format!("frame {} did not finish", self.frame_index))?;
+
+        // Window: get an image first; a minimised or out-of-date window skips the frame.
+        let mut image_index = None;
+        if let Target::Window(w) = &mut self.target {
+            if !w.ensure_swapchain(&self.device)? {
+                return Ok(FrameOutcome::Skipped);
+            }
+            let sc = w.swapchain.as_ref().context("swapchain")?;
+            let ext = self.device.swapchain_ext.as_ref().context("swapchain extension")?;
+            // SAFETY: the semaphore is unsignalled: the submission that waited on it last
+            // has completed (fence waited above), or the acquire that used it failed.
+            let acquired = unsafe {
+                ext.acquire_next_image(sc.raw, FENCE_TIMEOUT_NS, self.frames[fi].image_available.raw, vk::Fence::null())
+            };
+            match acquired {
+                Ok((index, suboptimal)) => {
+                    w.needs_rebuild |= suboptimal;
+                    image_index = Some(index);
+                }
+                Err(vk::Result::ERROR_OUT_OF_DATE_KHR) => {
+                    w.needs_rebuild = true;
+                    return Ok(FrameOutcome::Skipped);
+                }
+                Err(e) => return Err(e).context("vkAcquireNextImageKHR failed"),
+            }
+        }
+
+        let frame = &self.frames[fi];
+        frame.fence.reset()?;
+        let d = &self.device.raw;
+        let cmd = frame.cmd;
+        // SAFETY: the fence wait above means the buffer's last submission completed.
+        unsafe {
+            d.reset_command_buffer(cmd, vk::CommandBufferResetFlags::empty()).context("vkResetCommandBuffer")?;
+            d.begin_command_buffer(
+                cmd,
+                &vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .context("vkBeginCommandBuffer")?;
+        }
+
+        self.sync.clear();
+        let heights = FrameHeights {
+            frame: self.frame_index,
+            slot: fi,
+            time: crate::sinewave::wrap_time(time),
+            cmd,
+            slots: &self.slots,
+        };
+        let source = self.source.as_mut().context("no height source set")?;
+        source.produce(&heights, &mut self.sync)?;
+
+        let (color_image, color_view, depth_image, depth_view, extent, final_layout) = match &self.target {
+            Target::Offscreen(t) => (
+                t.color.raw,
+                t.color.view,
+                t.depth.raw,
+                t.depth.view,
+                t.color.extent,
+                vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
+            ),
+            Target::Window(w) => {
+                let sc = w.swapchain.as_ref().context("swapchain")?;
+                let i = image_index.context("image index")? as usize;
+                (sc.images[i], sc.views[i], sc.depth.raw, sc.depth.view, sc.extent, vk::ImageLayout::PRESENT_SRC_KHR)
+            }
+        };
+        self.record_draw(cmd, camera, fi, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
+        let slot_buffer = self.slots.buffers[fi].raw;
+        release_to_external(
+            &self.device,
+            cmd,
+            slot_buffer,
+            vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
+            vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
+        );
+        // SAFETY: recording.
+        unsafe { d.end_command_buffer(cmd) }.context("vkEndCommandBuffer")?;
+
+        let mut waits = self.sync.waits.clone();
+        let mut signals = self.sync.signals.clone();
+        let mut present_wait = None;
+        if let (Target::Window(w), Some(index)) = (&self.target, image_index) {
+            let sc = w.swapchain.as_ref().context("swapchain")?;
+            waits.push(
+                vk::SemaphoreSubmitInfo::default()
+                    .semaphore(frame.image_available.raw)
+                    .stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT),
+            );
+            let done = sc.render_finished[index as usize].raw;
+            signals.push(
+                vk::SemaphoreSubmitInfo::default().semaphore(done).stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
+            );
+            present_wait = Some(done);
+        }
+        let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+        let submit = vk::SubmitInfo2::default()
+            .wait_semaphore_infos(&waits)
+            .signal_semaphore_infos(&signals)
+            .command_buffer_infos(&cmds);
+        // SAFETY: the command buffer is executable; semaphores and fence are in the states
+        // the submission needs (fence reset above; binary semaphores pending a signal).
+        unsafe { d.queue_submit2(self.device.queue, &[submit], frame.fence.raw) }
+            .context("vkQueueSubmit2 failed for a frame")?;
+        if let Some(source) = self.source.as_mut() {
+            source.submitted(self.frame_index, fi)?;
+        }
+        self.frame_index += 1;
+
+        if let (Target::Window(w), Some(index), Some(wait)) = (&mut self.target, image_index, present_wait) {
+            let sc = w.swapchain.as_ref().context("swapchain")?;
+            let ext = self.device.swapchain_ext.as_ref().context("swapchain extension")?;
+            let (swapchains, indices, waits) = ([sc.raw], [index], [wait]);
+            let present =
+                vk::PresentInfoKHR::default().wait_semaphores(&waits).swapchains(&swapchains).image_indices(&indices);
+            // SAFETY: the image was acquired and the submission above signals `wait`.
+            match unsafe { ext.queue_present(self.device.queue, &present) } {
+                Ok(suboptimal) => w.needs_rebuild |= suboptimal,
+                Err(vk::Result::ERROR_OUT_OF_DATE_KHR) => w.needs_rebuild = true,
+                Err(e) => return Err(e).context("vkQueuePresentKHR failed"),
+            }
+        }
+        Ok(FrameOutcome::Rendered)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_draw(
+        &self,
+        cmd: vk::CommandBuffer,
+        camera: &OrbitCamera,
+        slot: usize,
+        color: (vk::Image, vk::ImageView),
+        depth: (vk::Image, vk::ImageView),
+        extent: vk::Extent2D,
+        final_layout: vk::ImageLayout,
+    ) {
+        let d = &self.device.raw;
+        let to_attachment = [
+            vk::ImageMemoryBarrier2::default()
+                .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
+                .src_access_mask(vk::AccessFlags2::NONE)
+                .dst_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
+                .dst_access_mask(vk::AccessFlags2::COLOR_ATTACHMENT_WRITE)
+                .old_layout(vk::ImageLayout::UNDEFINED)
+                .new_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
+                .image(color.0)
+                .subresource_range(full_range(vk::ImageAspectFlags::COLOR)),
+            vk::ImageMemoryBarrier2::default()
+                .src_stage_mask(
+                    vk::PipelineStageFlags2::EARLY_FRAGMENT_TESTS | vk::PipelineStageFlags2::LATE_FRAGMENT_TESTS,
+                )
+                .src_access_mask(vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_WRITE)
+                .dst_stage_mask(
+                    vk::PipelineStageFlags2::EARLY_FRAGMENT_TESTS | vk::PipelineStageFlags2::LATE_FRAGMENT_TESTS,
+                )
+                .dst_access_mask(
+                    vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_WRITE | vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_READ,
+                )
+                .old_layout(vk::ImageLayout::UNDEFINED)
+                .new_layout(vk::ImageLayout::DEPTH_ATTACHMENT_OPTIMAL)
+                .image(depth.0)
+                .subresource_range(full_range(vk::ImageAspectFlags::DEPTH)),
+        ];
+        let color_attachment = [vk::RenderingAttachmentInfo::default()
+            .image_view(color.1)
+            .image_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
+            .load_op(vk::AttachmentLoadOp::CLEAR)
+            .store_op(vk::AttachmentStoreOp::STORE)
+            .clear_value(vk::ClearValue { color: vk::ClearColorValue { float32: CLEAR_COLOR } })];
+        let depth_attachment = vk::RenderingAttachmentInfo::default()
+            .image_view(depth.1)
+            .image_layout(vk::ImageLayout::DEPTH_ATTACHMENT_OPTIMAL)
+            .load_op(vk::AttachmentLoadOp::CLEAR)
+            .store_op(vk::AttachmentStoreOp::DONT_CARE)
+            .clear_value(vk::ClearValue { depth_stencil: vk::ClearDepthStencilValue { depth: 1.0, stencil: 0 } });
+        let area = vk::Rect2D { offset: vk::Offset2D::default(), extent };
+        let rendering = vk::RenderingInfo::default()
+            .render_area(area)
+            .layer_count(1)
+            .color_attachments(&color_attachment)
+            .depth_attachment(&depth_attachment);
+        let viewport = vk::Viewport {
+            x: 0.0,
+            y: 0.0,
+            width: extent.width as f32,
+            height: extent.height as f32,
+            min_depth: 0.0,
+            max_depth: 1.0,
+        };
+        let push =
+            GridPushConstants::new(camera.view_proj(extent.width as f32 / extent.height.max(1) as f32), HEIGHT_SCALE);
+        let pipeline = match (self.wireframe, self.pipeline.wireframe) {
+            (true, Some(w)) => w,
+            _ => self.pipeline.fill,
+        };
+        // SAFETY: cmd is recording; every handle belongs to this device and is alive;
+        // the height slot was made visible to vertex input by the height source.
+        unsafe {
+            d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_attachment));
+            d.cmd_begin_rendering(cmd, &rendering);
+            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
+            d.cmd_set_viewport(cmd, 0, &[viewport]);
+            d.cmd_set_scissor(cmd, 0, &[area]);
+            d.cmd_push_constants(cmd, self.pipeline.layout, vk::ShaderStageFlags::VERTEX, 0, bytemuck::bytes_of(&push));
+            d.cmd_bind_vertex_buffers(cmd, 0, &[self.mesh.positions.raw, self.slots.buffers[slot].raw], &[0, 0]);
+            d.cmd_bind_index_buffer(cmd, self.mesh.indices.raw, 0, vk::IndexType::UINT32);
+            d.cmd_draw_indexed(cmd, self.mesh.index_count, 1, 0, 0, 0);
+            d.cmd_end_rendering(cmd);
+        }
+        if final_layout != vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL {
+            let to_present = [vk::ImageMemoryBarrier2::default()
+                .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
+                .src_access_mask(vk::AccessFlags2::COLOR_ATTACHMENT_WRITE)
+                .dst_stage_mask(vk::PipelineStageFlags2::NONE)
+                .dst_access_mask(vk::AccessFlags2::NONE)
+                .old_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
+                .new_layout(final_layout)
+                .image(color.0)
+                .subresource_range(full_range(vk::ImageAspectFlags::COLOR))];
+            // SAFETY: recording.
+            unsafe { d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_present)) };
+        }
+    }
+
+    /// Waits for the GPU, then reads back the offscreen image.
+    pub fn read_back_image(&self) -> Result<RgbaImage> {
+        self.device.wait_idle()?;
+        match &self.target {
+            Target::Offscreen(t) => t.read_back(&self.device, &self.pool),
+            Target::Window(_) => bail!("screenshots are taken from offscreen renders (--headless)"),
+        }
+    }
+
+    /// Waits for the GPU, then reads back the heights of `slot` through Vulkan.
+    pub fn read_back_heights(&self, slot: usize) -> Result<Vec<f32>> {
+        self.device.wait_idle()?;
+        let buffer = self.slots.buffers.get(slot).with_context(|| format!("no height slot {slot}"))?;
+        let bytes = self.slots.slot_bytes();
+        let mut readback = crate::vulkan::memory::Buffer::host_visible(
+            &self.device,
+            bytes,
+            vk::BufferUsageFlags::TRANSFER_DST,
+            "heights readback",
+        )?;
+        let (src, dst) = (buffer.raw, readback.raw);
+        let device = &self.device;
+        self.pool.run_once("heights readback", |cmd| {
+            crate::interop::acquire_from_external(
+                device,
+                cmd,
+                src,
+                vk::PipelineStageFlags2::COPY,
+                vk::AccessFlags2::TRANSFER_READ,
+            );
+            // SAFETY: recording; both buffers hold `bytes` bytes.
+            unsafe {
+                device.raw.cmd_copy_buffer(
+                    cmd,
+                    src,
+                    dst,
+                    &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size: bytes }],
+                )
+            };
+            release_to_external(device, cmd, src, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ);
+            let host = [vk::MemoryBarrier2::default()
+                .src_stage_mask(vk::PipelineStageFlags2::COPY)
+                .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
+                .dst_stage_mask(vk::PipelineStageFlags2::HOST)
+                .dst_access_mask(vk::AccessFlags2::HOST_READ)];
+            // SAFETY: recording.
+            unsafe { device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&host)) };
+        })?;
+        let bytes = readback.mapped_bytes()?;
+        Ok(bytes.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+
+    /// `(errors, warnings)` reported by the validation layer so far.
+    pub fn validation_counts(&self) -> (u32, u32) {
+        self.device.instance.validation_counts()
+    }
+
+    pub fn validation_enabled(&self) -> bool {
+        self.device.instance.validation_enabled()
+    }
+
+    /// Name of the swapchain's present mode, or "offscreen".
+    pub fn present_mode_name(&self) -> String {
+        match &self.target {
+            Target::Offscreen(_) => "offscreen".into(),
+            Target::Window(w) => w.swapchain.as_ref().map_or("none".into(), |s| format!("{:?}", s.present_mode)),
+        }
+    }
+}
+
+impl Drop for Renderer {
+    fn drop(&mut self) {
+        // Teardown order: both APIs idle, then the height source (HIP imports) goes
+        // before the Vulkan memory it imported; the remaining fields follow in order.
+        if let Err(e) = self.device.wait_idle() {
+            log::warn!("while shutting down: {e:#}");
+        }
+        self.source = None;
+    }
+}

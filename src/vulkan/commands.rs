@@ -1,0 +1,73 @@
+//! Command pools, and one-shot command buffers for uploads and readbacks.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use ash::vk;
+
+use super::device::Device;
+use super::sync::Fence;
+
+/// A command pool on the device's queue family; freeing the pool frees its buffers.
+pub struct CommandPool {
+    device: Arc<Device>,
+    pub raw: vk::CommandPool,
+}
+
+impl CommandPool {
+    pub fn new(device: &Arc<Device>, flags: vk::CommandPoolCreateFlags) -> Result<Self> {
+        let info = vk::CommandPoolCreateInfo::default().queue_family_index(device.queue_family).flags(flags);
+        // SAFETY: valid create info on a live device.
+        let raw = unsafe { device.raw.create_command_pool(&info, None) }.context("vkCreateCommandPool failed")?;
+        Ok(Self { device: device.clone(), raw })
+    }
+
+    /// Allocates `count` primary command buffers.
+    pub fn allocate(&self, count: u32) -> Result<Vec<vk::CommandBuffer>> {
+        let info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(self.raw)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(count);
+        // SAFETY: the pool is alive and used from this thread only.
+        unsafe { self.device.raw.allocate_command_buffers(&info) }.context("vkAllocateCommandBuffers failed")
+    }
+
+    /// Records commands with `record`, submits them and waits for them to finish.
+    /// For set-up work (uploads, readbacks) outside the frame loop.
+    pub fn run_once(&self, what: &str, record: impl FnOnce(vk::CommandBuffer)) -> Result<()> {
+        let cmd = self.allocate(1)?[0];
+        let result = self.submit_and_wait(cmd, what, record);
+        // SAFETY: the submission finished (or never started), so the buffer is idle.
+        unsafe { self.device.raw.free_command_buffers(self.raw, &[cmd]) };
+        result
+    }
+
+    fn submit_and_wait(
+        &self,
+        cmd: vk::CommandBuffer,
+        what: &str,
+        record: impl FnOnce(vk::CommandBuffer),
+    ) -> Result<()> {
+        let d = &self.device.raw;
+        let begin = vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+        // SAFETY: cmd is a fresh primary buffer of this pool.
+        unsafe { d.begin_command_buffer(cmd, &begin) }.with_context(|| format!("vkBeginCommandBuffer ({what})"))?;
+        record(cmd);
+        // SAFETY: cmd is recording.
+        unsafe { d.end_command_buffer(cmd) }.with_context(|| format!("vkEndCommandBuffer ({what})"))?;
+        let fence = Fence::new(&self.device, false)?;
+        let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
+        let submit = vk::SubmitInfo2::default().command_buffer_infos(&cmds);
+        // SAFETY: cmd is executable; the fence is unsignalled; single-threaded queue use.
+        unsafe { d.queue_submit2(self.device.queue, &[submit], fence.raw) }
+            .with_context(|| format!("vkQueueSubmit2 ({what})"))?;
+        fence.wait(u64::MAX).with_context(|| format!("waiting for {what}"))
+    }
+}
+
+impl Drop for CommandPool {
+    fn drop(&mut self) {
+        // SAFETY: owners wait for their submissions before dropping the pool.
+        unsafe { self.device.raw.destroy_command_pool(self.raw, None) };
+    }
+}

@@ -1,0 +1,435 @@
+//! Physical device choice and the logical device with its one queue.
+//!
+//! The demo uses one queue (graphics + compute + transfer) for everything: the
+//! interesting concurrency is between Vulkan and HIP, not between Vulkan queues.
+
+use std::ffi::CStr;
+use std::fmt;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ash::vk;
+
+use super::instance::{version_string, Instance, REQUIRED_API_VERSION};
+
+/// Device extensions without which the demo cannot run: exporting buffer memory as fds.
+const REQUIRED_EXTENSIONS: &[&CStr] = &[ash::khr::external_memory_fd::NAME];
+
+/// PCI location of a device, used to match Vulkan and HIP devices when UUIDs differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PciAddress {
+    pub domain: u32,
+    pub bus: u32,
+    pub device: u32,
+}
+
+impl fmt::Display for PciAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04x}:{:02x}:{:02x}", self.domain, self.bus, self.device)
+    }
+}
+
+/// What the log and the device choice need to know about one physical device.
+#[derive(Clone, Debug)]
+pub struct PhysicalDeviceInfo {
+    pub index: usize,
+    pub raw: vk::PhysicalDevice,
+    pub name: String,
+    pub kind: vk::PhysicalDeviceType,
+    pub api_version: u32,
+    pub driver: String,
+    pub uuid: [u8; 16],
+    pub pci: Option<PciAddress>,
+    /// Device extensions the demo needs that this device lacks (empty: usable).
+    pub missing_extensions: Vec<String>,
+    pub has_external_semaphore_fd: bool,
+    pub has_pci_bus_info: bool,
+}
+
+impl PhysicalDeviceInfo {
+    fn query(instance: &Instance, index: usize, raw: vk::PhysicalDevice) -> Result<Self> {
+        // SAFETY: `raw` was enumerated from this instance.
+        let extensions = unsafe { instance.raw.enumerate_device_extension_properties(raw) }
+            .context("vkEnumerateDeviceExtensionProperties failed")?;
+        let has = |name: &CStr| extensions.iter().any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name));
+        let has_pci_bus_info = has(ash::ext::pci_bus_info::NAME);
+
+        let mut id = vk::PhysicalDeviceIDProperties::default();
+        let mut driver = vk::PhysicalDeviceDriverProperties::default();
+        let mut pci = vk::PhysicalDevicePCIBusInfoPropertiesEXT::default();
+        let mut props = vk::PhysicalDeviceProperties2::default().push_next(&mut id).push_next(&mut driver);
+        if has_pci_bus_info {
+            props = props.push_next(&mut pci);
+        }
+        // SAFETY: `raw` belongs to this instance (Vulkan 1.1+ core query); the chain only
+        // holds structures the device supports.
+        unsafe { instance.raw.get_physical_device_properties2(raw, &mut props) };
+        let p = props.properties;
+        let name = p.device_name_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let driver_name = driver.driver_info_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+
+        let mut missing: Vec<String> =
+            REQUIRED_EXTENSIONS.iter().filter(|e| !has(e)).map(|e| e.to_string_lossy().into_owned()).collect();
+        if p.api_version < REQUIRED_API_VERSION {
+            missing.push(format!("Vulkan 1.3 (device has {})", version_string(p.api_version)));
+        }
+        Ok(Self {
+            index,
+            raw,
+            name,
+            kind: p.device_type,
+            api_version: p.api_version,
+            driver: driver_name,
+            uuid: id.device_uuid,
+            pci: has_pci_bus_info.then_some(PciAddress {
+                domain: pci.pci_domain,
+                bus: pci.pci_bus,
+                device: pci.pci_device,
+            }),
+            missing_extensions: missing,
+            has_external_semaphore_fd: has(ash::khr::external_semaphore_fd::NAME),
+            has_pci_bus_info,
+        })
+    }
+
+    /// Preference among usable devices: discrete GPUs first, the CPU last.
+    fn rank(&self) -> u32 {
+        match self.kind {
+            vk::PhysicalDeviceType::DISCRETE_GPU => 4,
+            vk::PhysicalDeviceType::INTEGRATED_GPU => 3,
+            vk::PhysicalDeviceType::VIRTUAL_GPU => 2,
+            vk::PhysicalDeviceType::CPU => 1,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for PhysicalDeviceInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} ({:?}, Vulkan {}, {}",
+            self.index,
+            self.name,
+            self.kind,
+            version_string(self.api_version),
+            self.driver
+        )?;
+        write!(f, ", uuid {}", uuid_string(&self.uuid))?;
+        if let Some(pci) = self.pci {
+            write!(f, ", pci {pci}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Formats a 16-byte UUID the usual way (8-4-4-4-12 hex digits).
+pub fn uuid_string(u: &[u8; 16]) -> String {
+    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// How to pick the physical device.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum DeviceSelection {
+    /// The best usable device (discrete before integrated before CPU).
+    #[default]
+    Best,
+    /// This index of the enumeration (`--device N`).
+    Index(usize),
+    /// The device with this identity (the HIP device): UUID first, PCI address second.
+    Identity { uuid: [u8; 16], pci: Option<PciAddress> },
+}
+
+/// Lists the physical devices with what the demo needs to know of each.
+pub fn enumerate(instance: &Instance) -> Result<Vec<PhysicalDeviceInfo>> {
+    // SAFETY: the instance is alive.
+    let devices = unsafe { instance.raw.enumerate_physical_devices() }.context("vkEnumeratePhysicalDevices failed")?;
+    devices.into_iter().enumerate().map(|(i, d)| PhysicalDeviceInfo::query(instance, i, d)).collect()
+}
+
+/// Picks a device from `candidates` (already filtered for a surface when windowed).
+pub fn choose(candidates: &[PhysicalDeviceInfo], selection: DeviceSelection) -> Result<PhysicalDeviceInfo> {
+    let list = || candidates.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
+    if candidates.is_empty() {
+        bail!("no Vulkan device found: install a Vulkan driver (for a CPU device: mesa-vulkan-drivers)");
+    }
+    let usable = |d: &PhysicalDeviceInfo| -> Result<()> {
+        if d.missing_extensions.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow!("Vulkan device {} lacks {}", d, d.missing_extensions.join(", ")))
+        }
+    };
+    let chosen = match selection {
+        DeviceSelection::Index(i) => {
+            let d = candidates
+                .iter()
+                .find(|d| d.index == i)
+                .ok_or_else(|| anyhow!("--device {i}: there is no such Vulkan device; the devices are:\n{}", list()))?;
+            usable(d)?;
+            d
+        }
+        DeviceSelection::Identity { uuid, pci } => {
+            let by_uuid = candidates.iter().find(|d| d.uuid == uuid);
+            let by_pci = || candidates.iter().find(|d| pci.is_some() && d.pci == pci);
+            let d = by_uuid.or_else(by_pci).ok_or_else(|| {
+                anyhow!(
+                    "no Vulkan device is the HIP device (uuid {}, pci {}); the Vulkan devices are:\n{}\n\
+                     pick one with --device N if you know they are the same GPU",
+                    uuid_string(&uuid),
+                    pci.map_or("unknown".into(), |p| p.to_string()),
+                    list()
+                )
+            })?;
+            usable(d)?;
+            d
+        }
+        DeviceSelection::Best => candidates
+            .iter()
+            .filter(|d| usable(d).is_ok())
+            .max_by_key(|d| (d.rank(), std::cmp::Reverse(d.index)))
+            .ok_or_else(|| {
+                anyhow!("no Vulkan device has what the demo needs:\n{}", {
+                    candidates
+                        .iter()
+                        .map(|d| format!("  {d}: lacks {}", d.missing_extensions.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            })?,
+    };
+    Ok(chosen.clone())
+}
+
+/// The logical device, its queue and the extension function tables the demo uses.
+/// Every Vulkan object the demo creates keeps an `Arc<Device>`, so the device (and the
+/// instance it holds) outlives them all.
+pub struct Device {
+    pub instance: Arc<Instance>,
+    pub physical: PhysicalDeviceInfo,
+    pub raw: ash::Device,
+    pub queue_family: u32,
+    /// The one queue. Submissions are made from one thread at a time (the render loop).
+    pub queue: vk::Queue,
+    pub memory_properties: vk::PhysicalDeviceMemoryProperties,
+    pub limits: vk::PhysicalDeviceLimits,
+    pub external_memory_fd: ash::khr::external_memory_fd::Device,
+    pub external_semaphore_fd: Option<ash::khr::external_semaphore_fd::Device>,
+    pub swapchain_ext: Option<ash::khr::swapchain::Device>,
+    /// `fillModeNonSolid` is enabled: wireframe drawing is possible.
+    pub wireframe_supported: bool,
+}
+
+impl Device {
+    /// Creates the logical device on `physical`, with a queue family that can do
+    /// graphics and compute (and present to `surface` when given).
+    pub fn new(
+        instance: Arc<Instance>,
+        physical: PhysicalDeviceInfo,
+        surface: Option<vk::SurfaceKHR>,
+    ) -> Result<Arc<Self>> {
+        let pd = physical.raw;
+        // SAFETY: pd belongs to this instance.
+        let families = unsafe { instance.raw.get_physical_device_queue_family_properties(pd) };
+        let needed = vk::QueueFlags::GRAPHICS | vk::QueueFlags::COMPUTE;
+        let mut queue_family = None;
+        for (i, f) in families.iter().enumerate() {
+            let i = i as u32;
+            if !f.queue_flags.contains(needed) {
+                continue;
+            }
+            if let (Some(surface), Some(ext)) = (surface, instance.surface_ext.as_ref()) {
+                // SAFETY: surface and pd come from this instance.
+                let ok = unsafe { ext.get_physical_device_surface_support(pd, i, surface) }
+                    .context("vkGetPhysicalDeviceSurfaceSupportKHR failed")?;
+                if !ok {
+                    continue;
+                }
+            }
+            queue_family = Some(i);
+            break;
+        }
+        let queue_family = queue_family.ok_or_else(|| {
+            anyhow!(
+                "Vulkan device {} has no queue family for graphics + compute{}",
+                physical.name,
+                if surface.is_some() { " that can present to the window" } else { "" }
+            )
+        })?;
+
+        // SAFETY: pd belongs to this instance.
+        let features = unsafe { instance.raw.get_physical_device_features(pd) };
+        let mut f12 = vk::PhysicalDeviceVulkan12Features::default();
+        let mut f13 = vk::PhysicalDeviceVulkan13Features::default();
+        let mut query = vk::PhysicalDeviceFeatures2::default().push_next(&mut f12).push_next(&mut f13);
+        // SAFETY: Vulkan 1.3 device (checked in choose); the chain holds core structures.
+        unsafe { instance.raw.get_physical_device_features2(pd, &mut query) };
+        for (ok, what) in [
+            (f12.timeline_semaphore, "timelineSemaphore"),
+            (f13.synchronization2, "synchronization2"),
+            (f13.dynamic_rendering, "dynamicRendering"),
+        ] {
+            if ok == vk::FALSE {
+                bail!("Vulkan device {} lacks the {what} feature", physical.name);
+            }
+        }
+        let wireframe_supported = features.fill_mode_non_solid == vk::TRUE;
+
+        let mut extensions: Vec<*const std::ffi::c_char> = REQUIRED_EXTENSIONS.iter().map(|e| e.as_ptr()).collect();
+        if physical.has_external_semaphore_fd {
+            extensions.push(ash::khr::external_semaphore_fd::NAME.as_ptr());
+        }
+        if surface.is_some() {
+            extensions.push(ash::khr::swapchain::NAME.as_ptr());
+        }
+        let priorities = [1.0];
+        let queue_info =
+            [vk::DeviceQueueCreateInfo::default().queue_family_index(queue_family).queue_priorities(&priorities)];
+        let enabled = vk::PhysicalDeviceFeatures::default().fill_mode_non_solid(wireframe_supported);
+        let mut e12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        let mut e13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true).dynamic_rendering(true);
+        let info = vk::DeviceCreateInfo::default()
+            .queue_create_infos(&queue_info)
+            .enabled_extension_names(&extensions)
+            .enabled_features(&enabled)
+            .push_next(&mut e12)
+            .push_next(&mut e13);
+        // SAFETY: info and what it points to live until the call returns; the features
+        // and extensions were checked above.
+        let raw = unsafe { instance.raw.create_device(pd, &info, None) }
+            .with_context(|| format!("vkCreateDevice failed on {}", physical.name))?;
+        // SAFETY: queue 0 of queue_family was requested above.
+        let queue = unsafe { raw.get_device_queue(queue_family, 0) };
+        // SAFETY: pd belongs to this instance.
+        let memory_properties = unsafe { instance.raw.get_physical_device_memory_properties(pd) };
+        // SAFETY: pd belongs to this instance.
+        let limits = unsafe { instance.raw.get_physical_device_properties(pd) }.limits;
+
+        let external_memory_fd = ash::khr::external_memory_fd::Device::new(&instance.raw, &raw);
+        let external_semaphore_fd = physical
+            .has_external_semaphore_fd
+            .then(|| ash::khr::external_semaphore_fd::Device::new(&instance.raw, &raw));
+        let swapchain_ext = surface.is_some().then(|| ash::khr::swapchain::Device::new(&instance.raw, &raw));
+        Ok(Arc::new(Self {
+            instance,
+            physical,
+            raw,
+            queue_family,
+            queue,
+            memory_properties,
+            limits,
+            external_memory_fd,
+            external_semaphore_fd,
+            swapchain_ext,
+            wireframe_supported,
+        }))
+    }
+
+    /// Index of a memory type allowed by `type_bits` with all of `flags`.
+    pub fn memory_type(&self, type_bits: u32, flags: vk::MemoryPropertyFlags) -> Result<u32> {
+        let props = &self.memory_properties;
+        (0..props.memory_type_count)
+            .find(|&i| type_bits & (1 << i) != 0 && props.memory_types[i as usize].property_flags.contains(flags))
+            .ok_or_else(|| {
+                anyhow!("{} has no memory type with {flags:?} (allowed types {type_bits:#b})", self.physical.name)
+            })
+    }
+
+    /// Size of the largest device-local heap, to refuse grids that cannot fit.
+    pub fn largest_device_local_heap(&self) -> u64 {
+        let p = &self.memory_properties;
+        p.memory_heaps[..p.memory_heap_count as usize]
+            .iter()
+            .filter(|h| h.flags.contains(vk::MemoryHeapFlags::DEVICE_LOCAL))
+            .map(|h| h.size)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Waits until the queue has finished everything submitted so far.
+    pub fn wait_idle(&self) -> Result<()> {
+        // SAFETY: the device is alive; no other thread submits concurrently.
+        unsafe { self.raw.device_wait_idle() }.context("vkDeviceWaitIdle failed (device lost?)")
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // SAFETY: every object made from this device holds an Arc<Device>, so all are
+        // gone; waiting first makes sure the queue no longer uses anything.
+        unsafe {
+            let _ = self.raw.device_wait_idle();
+            self.raw.destroy_device(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(
+        index: usize,
+        kind: vk::PhysicalDeviceType,
+        uuid: u8,
+        pci: Option<u32>,
+        usable: bool,
+    ) -> PhysicalDeviceInfo {
+        PhysicalDeviceInfo {
+            index,
+            raw: vk::PhysicalDevice::null(),
+            name: format!("dev{index}"),
+            kind,
+            api_version: vk::API_VERSION_1_3,
+            driver: String::new(),
+            uuid: [uuid; 16],
+            pci: pci.map(|bus| PciAddress { domain: 0, bus, device: 0 }),
+            missing_extensions: if usable { vec![] } else { vec!["VK_KHR_external_memory_fd".into()] },
+            has_external_semaphore_fd: true,
+            has_pci_bus_info: pci.is_some(),
+        }
+    }
+
+    #[test]
+    fn best_prefers_discrete_and_skips_unusable() {
+        let devs = [
+            info(0, vk::PhysicalDeviceType::INTEGRATED_GPU, 1, None, true),
+            info(1, vk::PhysicalDeviceType::DISCRETE_GPU, 2, None, false),
+            info(2, vk::PhysicalDeviceType::DISCRETE_GPU, 3, None, true),
+            info(3, vk::PhysicalDeviceType::CPU, 4, None, true),
+        ];
+        assert_eq!(choose(&devs, DeviceSelection::Best).unwrap().index, 2);
+        assert_eq!(choose(&devs, DeviceSelection::Index(3)).unwrap().index, 3);
+        let e = choose(&devs, DeviceSelection::Index(1)).unwrap_err().to_string();
+        assert!(e.contains("lacks VK_KHR_external_memory_fd"), "{e}");
+        let e = choose(&devs, DeviceSelection::Index(7)).unwrap_err().to_string();
+        assert!(e.contains("no such Vulkan device") && e.contains("dev3"), "{e}");
+        assert!(choose(&[], DeviceSelection::Best).is_err());
+    }
+
+    #[test]
+    fn identity_matches_uuid_then_pci() {
+        let devs = [
+            info(0, vk::PhysicalDeviceType::INTEGRATED_GPU, 1, Some(0), true),
+            info(1, vk::PhysicalDeviceType::DISCRETE_GPU, 2, Some(3), true),
+        ];
+        let by_uuid = DeviceSelection::Identity { uuid: [2; 16], pci: None };
+        assert_eq!(choose(&devs, by_uuid).unwrap().index, 1);
+        // AMD: HIP's UUID differs from Vulkan's, the PCI address matches.
+        let by_pci =
+            DeviceSelection::Identity { uuid: [9; 16], pci: Some(PciAddress { domain: 0, bus: 3, device: 0 }) };
+        assert_eq!(choose(&devs, by_pci).unwrap().index, 1);
+        let none = DeviceSelection::Identity { uuid: [9; 16], pci: Some(PciAddress { domain: 0, bus: 7, device: 0 }) };
+        let e = choose(&devs, none).unwrap_err().to_string();
+        assert!(e.contains("no Vulkan device is the HIP device") && e.contains("0000:07:00"), "{e}");
+    }
+
+    #[test]
+    fn uuid_format() {
+        let mut u = [0u8; 16];
+        u[0] = 0xab;
+        u[15] = 0x01;
+        assert_eq!(uuid_string(&u), "ab000000-0000-0000-0000-000000000001");
+    }
+}

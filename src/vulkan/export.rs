@@ -1,0 +1,279 @@
+//! Vulkan objects whose payload another API imports: buffers with exportable memory and
+//! semaphores with exportable payloads, both as POSIX file descriptors (`OPAQUE_FD`).
+//!
+//! Each export hands out a fresh [`OwnedFd`]: the caller owns it until an importer
+//! takes it (see `crate::hip` for the rule on who closes it).
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use ash::vk;
+
+use super::device::Device;
+
+const HANDLE_TYPE: vk::ExternalMemoryHandleTypeFlags = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
+const SEMAPHORE_HANDLE_TYPE: vk::ExternalSemaphoreHandleTypeFlags = vk::ExternalSemaphoreHandleTypeFlags::OPAQUE_FD;
+
+/// Everything an importer needs to map an exported allocation.
+#[derive(Debug)]
+pub struct ExportedMemory {
+    /// The exported memory; owned until an importer takes it.
+    pub fd: OwnedFd,
+    /// Size of the whole allocation (what the importer must be told, not the buffer size).
+    pub allocation_size: u64,
+    /// Bytes the buffer uses from offset 0.
+    pub buffer_size: u64,
+    /// The allocation is dedicated to one buffer; importers must say so
+    /// (`hipExternalMemoryDedicated`).
+    pub dedicated: bool,
+}
+
+/// A device-local buffer whose memory can be exported as an `OPAQUE_FD`.
+pub struct ExportableBuffer {
+    device: Arc<Device>,
+    pub raw: vk::Buffer,
+    pub memory: vk::DeviceMemory,
+    pub size: u64,
+    pub allocation_size: u64,
+    pub dedicated: bool,
+}
+
+impl ExportableBuffer {
+    /// Creates the buffer after checking that the driver can export this usage as an
+    /// `OPAQUE_FD`; allocates dedicated memory when the driver requires or prefers it.
+    pub fn new(device: &Arc<Device>, size: u64, usage: vk::BufferUsageFlags, what: &str) -> Result<Self> {
+        if size == 0 {
+            bail!("{what}: a buffer of 0 bytes cannot be created");
+        }
+        let instance = &device.instance.raw;
+        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(HANDLE_TYPE);
+        let mut props = vk::ExternalBufferProperties::default();
+        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+        unsafe { instance.get_physical_device_external_buffer_properties(device.physical.raw, &query, &mut props) };
+        let features = props.external_memory_properties.external_memory_features;
+        if !features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE) {
+            bail!(
+                "{}: buffers with usage {usage:?} cannot be exported as OPAQUE_FD (features {features:?}); \
+                 interop needs a driver that can",
+                device.physical.name
+            );
+        }
+        let dedicated_only = features.contains(vk::ExternalMemoryFeatureFlags::DEDICATED_ONLY);
+
+        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
+        let info = vk::BufferCreateInfo::default()
+            .size(size)
+            .usage(usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE)
+            .push_next(&mut external);
+        // SAFETY: info is valid; the handle type was checked above.
+        let raw = unsafe { device.raw.create_buffer(&info, None) }
+            .with_context(|| format!("vkCreateBuffer failed for exportable {what} ({size} bytes)"))?;
+        let mut buffer = Self {
+            device: device.clone(),
+            raw,
+            memory: vk::DeviceMemory::null(),
+            size,
+            allocation_size: 0,
+            dedicated: false,
+        };
+
+        let mut dedicated_req = vk::MemoryDedicatedRequirements::default();
+        let mut req2 = vk::MemoryRequirements2::default().push_next(&mut dedicated_req);
+        let req_info = vk::BufferMemoryRequirementsInfo2::default().buffer(raw);
+        // SAFETY: raw is a buffer of this device.
+        unsafe { device.raw.get_buffer_memory_requirements2(&req_info, &mut req2) };
+        let req = req2.memory_requirements;
+        buffer.dedicated = dedicated_only
+            || dedicated_req.requires_dedicated_allocation == vk::TRUE
+            || dedicated_req.prefers_dedicated_allocation == vk::TRUE;
+        buffer.allocation_size = req.size;
+
+        let type_index = device
+            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
+            .with_context(|| format!("allocating exportable {what}"))?;
+        let mut export = vk::ExportMemoryAllocateInfo::default().handle_types(HANDLE_TYPE);
+        let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(raw);
+        let mut alloc = vk::MemoryAllocateInfo::default()
+            .allocation_size(req.size)
+            .memory_type_index(type_index)
+            .push_next(&mut export);
+        if buffer.dedicated {
+            alloc = alloc.push_next(&mut dedicated);
+        }
+        // SAFETY: alloc names a memory type of this device; the chained structures are
+        // valid for an exportable (dedicated) allocation.
+        buffer.memory = unsafe { device.raw.allocate_memory(&alloc, None) }.with_context(|| {
+            format!("vkAllocateMemory failed for exportable {what} ({} bytes): out of GPU memory?", req.size)
+        })?;
+        // SAFETY: fresh memory of a type the buffer allows, large enough.
+        unsafe { device.raw.bind_buffer_memory(raw, buffer.memory, 0) }
+            .with_context(|| format!("vkBindBufferMemory failed for exportable {what}"))?;
+        Ok(buffer)
+    }
+
+    /// Exports the memory as a new file descriptor (each call returns a new one).
+    pub fn export(&self) -> Result<ExportedMemory> {
+        let info = vk::MemoryGetFdInfoKHR::default().memory(self.memory).handle_type(HANDLE_TYPE);
+        // SAFETY: the memory was allocated with ExportMemoryAllocateInfo(OPAQUE_FD).
+        let fd = unsafe { self.device.external_memory_fd.get_memory_fd(&info) }
+            .context("vkGetMemoryFdKHR failed for a height buffer")?;
+        // SAFETY: on success vkGetMemoryFdKHR returns a new fd that the caller owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(ExportedMemory {
+            fd,
+            allocation_size: self.allocation_size,
+            buffer_size: self.size,
+            dedicated: self.dedicated,
+        })
+    }
+}
+
+impl Drop for ExportableBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the owner makes sure neither Vulkan nor the importing API still uses the
+        // memory (importers are dropped first: see crate::interop).
+        unsafe {
+            self.device.raw.destroy_buffer(self.raw, None);
+            self.device.raw.free_memory(self.memory, None);
+        }
+    }
+}
+
+/// A buffer bound to memory imported from an fd: the other side of [`ExportableBuffer`],
+/// used to prove the export path with a second Vulkan device.
+pub struct ImportedBuffer {
+    device: Arc<Device>,
+    pub raw: vk::Buffer,
+    pub memory: vk::DeviceMemory,
+}
+
+impl ImportedBuffer {
+    /// Imports `exported` into `device`. Vulkan takes ownership of the fd only when
+    /// vkAllocateMemory succeeds; on failure the `OwnedFd` is dropped and closed here.
+    pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
+        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
+        let info = vk::BufferCreateInfo::default().size(exported.buffer_size).usage(usage).push_next(&mut external);
+        // SAFETY: valid create info.
+        let raw =
+            unsafe { device.raw.create_buffer(&info, None) }.context("vkCreateBuffer failed for an imported buffer")?;
+        let mut imported = Self { device: device.clone(), raw, memory: vk::DeviceMemory::null() };
+        // SAFETY: raw is a buffer of this device.
+        let req = unsafe { device.raw.get_buffer_memory_requirements(raw) };
+        let mut fd_props = vk::MemoryFdPropertiesKHR::default();
+        use std::os::fd::AsRawFd;
+        // SAFETY: the fd is a valid OPAQUE_FD export of the same physical device.
+        unsafe {
+            device.external_memory_fd.get_memory_fd_properties(HANDLE_TYPE, exported.fd.as_raw_fd(), &mut fd_props)
+        }
+        .context("vkGetMemoryFdPropertiesKHR failed")?;
+        let type_bits =
+            req.memory_type_bits & if fd_props.memory_type_bits != 0 { fd_props.memory_type_bits } else { !0 };
+        let type_index = device.memory_type(type_bits, vk::MemoryPropertyFlags::empty())?;
+        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(HANDLE_TYPE).fd(exported.fd.as_raw_fd());
+        let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(raw);
+        let mut alloc = vk::MemoryAllocateInfo::default()
+            .allocation_size(exported.allocation_size)
+            .memory_type_index(type_index)
+            .push_next(&mut import);
+        if exported.dedicated {
+            alloc = alloc.push_next(&mut dedicated);
+        }
+        // SAFETY: the import info names an fd we own; size and dedication match the export.
+        imported.memory = unsafe { device.raw.allocate_memory(&alloc, None) }
+            .context("vkAllocateMemory failed importing an OPAQUE_FD")?;
+        // Success: the Vulkan implementation now owns the fd; forget ours without closing.
+        std::mem::forget(exported.fd);
+        // SAFETY: imported memory large enough for the buffer.
+        unsafe { device.raw.bind_buffer_memory(raw, imported.memory, 0) }
+            .context("vkBindBufferMemory failed for an imported buffer")?;
+        Ok(imported)
+    }
+}
+
+impl Drop for ImportedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the owner waited for the device before dropping.
+        unsafe {
+            self.device.raw.destroy_buffer(self.raw, None);
+            self.device.raw.free_memory(self.memory, None);
+        }
+    }
+}
+
+/// Binary or timeline, for exportable semaphores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SemaphoreKind {
+    Binary,
+    Timeline,
+}
+
+/// A semaphore whose payload can be exported as an `OPAQUE_FD` (for HIP to wait on or
+/// signal). Each user documents who signals and who waits.
+pub struct ExportableSemaphore {
+    device: Arc<Device>,
+    pub raw: vk::Semaphore,
+    pub kind: SemaphoreKind,
+}
+
+impl ExportableSemaphore {
+    /// Whether this device can export semaphores of `kind` as `OPAQUE_FD`.
+    pub fn is_exportable(device: &Device, kind: SemaphoreKind) -> bool {
+        if device.external_semaphore_fd.is_none() {
+            return false;
+        }
+        let mut type_info = vk::SemaphoreTypeCreateInfo::default().semaphore_type(match kind {
+            SemaphoreKind::Binary => vk::SemaphoreType::BINARY,
+            SemaphoreKind::Timeline => vk::SemaphoreType::TIMELINE,
+        });
+        let query = vk::PhysicalDeviceExternalSemaphoreInfo::default()
+            .handle_type(SEMAPHORE_HANDLE_TYPE)
+            .push_next(&mut type_info);
+        let mut props = vk::ExternalSemaphoreProperties::default();
+        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+        unsafe {
+            device.instance.raw.get_physical_device_external_semaphore_properties(
+                device.physical.raw,
+                &query,
+                &mut props,
+            )
+        };
+        props.external_semaphore_features.contains(vk::ExternalSemaphoreFeatureFlags::EXPORTABLE)
+    }
+
+    pub fn new(device: &Arc<Device>, kind: SemaphoreKind, what: &str) -> Result<Self> {
+        if !Self::is_exportable(device, kind) {
+            bail!("{}: {kind:?} semaphores cannot be exported as OPAQUE_FD ({what})", device.physical.name);
+        }
+        let mut export = vk::ExportSemaphoreCreateInfo::default().handle_types(SEMAPHORE_HANDLE_TYPE);
+        let mut type_info = vk::SemaphoreTypeCreateInfo::default()
+            .semaphore_type(match kind {
+                SemaphoreKind::Binary => vk::SemaphoreType::BINARY,
+                SemaphoreKind::Timeline => vk::SemaphoreType::TIMELINE,
+            })
+            .initial_value(0);
+        let info = vk::SemaphoreCreateInfo::default().push_next(&mut export).push_next(&mut type_info);
+        // SAFETY: exportability was checked; info is valid.
+        let raw = unsafe { device.raw.create_semaphore(&info, None) }
+            .with_context(|| format!("vkCreateSemaphore failed for exportable {what}"))?;
+        Ok(Self { device: device.clone(), raw, kind })
+    }
+
+    /// Exports the payload as a new fd, owned by the caller until an importer takes it.
+    pub fn export(&self) -> Result<OwnedFd> {
+        let ext = self.device.external_semaphore_fd.as_ref().context("VK_KHR_external_semaphore_fd is not enabled")?;
+        let info = vk::SemaphoreGetFdInfoKHR::default().semaphore(self.raw).handle_type(SEMAPHORE_HANDLE_TYPE);
+        // SAFETY: the semaphore was created exportable as OPAQUE_FD.
+        let fd = unsafe { ext.get_semaphore_fd(&info) }.context("vkGetSemaphoreFdKHR failed")?;
+        // SAFETY: on success a new fd owned by the caller is returned.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+impl Drop for ExportableSemaphore {
+    fn drop(&mut self) {
+        // SAFETY: the owner waited for both APIs to stop using the semaphore.
+        unsafe { self.device.raw.destroy_semaphore(self.raw, None) };
+    }
+}

@@ -1,0 +1,231 @@
+//! Window surface and swapchain: format and present-mode choice, one "render finished"
+//! semaphore per swapchain image, recreation on resize or when out of date.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use ash::vk;
+use raw_window_handle::{RawDisplayHandle, RawWindowHandle};
+
+use super::device::Device;
+use super::image::{create_view, Image, DEPTH_FORMAT};
+use super::instance::Instance;
+use super::sync::Semaphore;
+
+/// A `VkSurfaceKHR`. It must be dropped before the window it was made from.
+pub struct Surface {
+    instance: Arc<Instance>,
+    pub raw: vk::SurfaceKHR,
+}
+
+impl Surface {
+    /// # Safety
+    /// The handles must be valid and the window must outlive the returned surface.
+    pub unsafe fn new(instance: &Arc<Instance>, display: RawDisplayHandle, window: RawWindowHandle) -> Result<Self> {
+        // SAFETY: forwarded from this function's contract; the instance was created with
+        // the extensions ash_window asked for.
+        let raw = unsafe { ash_window::create_surface(&instance.entry, &instance.raw, display, window, None) }
+            .context("vkCreate*SurfaceKHR failed for the window")?;
+        Ok(Self { instance: instance.clone(), raw })
+    }
+}
+
+impl Drop for Surface {
+    fn drop(&mut self) {
+        if let Some(ext) = &self.instance.surface_ext {
+            // SAFETY: the swapchain made from this surface is dropped first (owner order).
+            unsafe { ext.destroy_surface(self.raw, None) };
+        }
+    }
+}
+
+/// The swapchain, its image views, a depth buffer and one semaphore per image that the
+/// frame's submission signals and the present waits on.
+pub struct Swapchain {
+    device: Arc<Device>,
+    pub raw: vk::SwapchainKHR,
+    pub images: Vec<vk::Image>,
+    pub views: Vec<vk::ImageView>,
+    /// Signalled by the frame's submit, waited on by vkQueuePresentKHR; one per image,
+    /// because presentation of image i may still hold it when another frame is recorded.
+    pub render_finished: Vec<Semaphore>,
+    pub depth: Image,
+    pub format: vk::Format,
+    pub extent: vk::Extent2D,
+    pub present_mode: vk::PresentModeKHR,
+}
+
+impl Swapchain {
+    /// Creates a swapchain for `surface` of about `window_size`, replacing `old` if given.
+    pub fn new(
+        device: &Arc<Device>,
+        surface: &Surface,
+        window_size: vk::Extent2D,
+        wanted: vk::PresentModeKHR,
+        old: Option<&Swapchain>,
+    ) -> Result<Self> {
+        let ext = device.instance.surface_ext.as_ref().context("instance has no surface extension")?;
+        let swapchain_ext = device.swapchain_ext.as_ref().context("device has no swapchain extension")?;
+        let pd = device.physical.raw;
+        // SAFETY (three queries): surface and pd belong to this instance.
+        let caps = unsafe { ext.get_physical_device_surface_capabilities(pd, surface.raw) }
+            .context("vkGetPhysicalDeviceSurfaceCapabilitiesKHR failed")?;
+        // SAFETY: as above.
+        let formats = unsafe { ext.get_physical_device_surface_formats(pd, surface.raw) }
+            .context("vkGetPhysicalDeviceSurfaceFormatsKHR failed")?;
+        // SAFETY: as above.
+        let modes = unsafe { ext.get_physical_device_surface_present_modes(pd, surface.raw) }
+            .context("vkGetPhysicalDeviceSurfacePresentModesKHR failed")?;
+
+        let format = choose_format(&formats).ok_or_else(|| anyhow!("the window surface offers no formats"))?;
+        let present_mode = if modes.contains(&wanted) {
+            wanted
+        } else {
+            log::warn!("present mode {wanted:?} is not supported by this surface ({modes:?}); using FIFO");
+            vk::PresentModeKHR::FIFO
+        };
+        let extent = choose_extent(&caps, window_size);
+        let mut image_count = caps.min_image_count + 1;
+        if caps.max_image_count > 0 {
+            image_count = image_count.min(caps.max_image_count);
+        }
+        let info = vk::SwapchainCreateInfoKHR::default()
+            .surface(surface.raw)
+            .min_image_count(image_count)
+            .image_format(format.format)
+            .image_color_space(format.color_space)
+            .image_extent(extent)
+            .image_array_layers(1)
+            .image_usage(vk::ImageUsageFlags::COLOR_ATTACHMENT)
+            .image_sharing_mode(vk::SharingMode::EXCLUSIVE)
+            .pre_transform(if caps.supported_transforms.contains(vk::SurfaceTransformFlagsKHR::IDENTITY) {
+                vk::SurfaceTransformFlagsKHR::IDENTITY
+            } else {
+                caps.current_transform
+            })
+            .composite_alpha(vk::CompositeAlphaFlagsKHR::OPAQUE)
+            .present_mode(present_mode)
+            .clipped(true)
+            .old_swapchain(old.map_or(vk::SwapchainKHR::null(), |o| o.raw));
+        // SAFETY: info is valid for this surface (capabilities queried above); the old
+        // swapchain, if any, is retired by this call and destroyed by its owner later.
+        let raw = unsafe { swapchain_ext.create_swapchain(&info, None) }.context("vkCreateSwapchainKHR failed")?;
+        let depth = match Image::new(
+            device,
+            extent,
+            DEPTH_FORMAT,
+            vk::ImageUsageFlags::DEPTH_STENCIL_ATTACHMENT,
+            "swapchain depth buffer",
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                // SAFETY: just created, never used.
+                unsafe { swapchain_ext.destroy_swapchain(raw, None) };
+                return Err(e);
+            }
+        };
+        let mut swapchain = Self {
+            device: device.clone(),
+            raw,
+            images: Vec::new(),
+            views: Vec::new(),
+            render_finished: Vec::new(),
+            depth,
+            format: format.format,
+            extent,
+            present_mode,
+        };
+        // SAFETY: raw is a live swapchain of this device.
+        swapchain.images =
+            unsafe { swapchain_ext.get_swapchain_images(raw) }.context("vkGetSwapchainImagesKHR failed")?;
+        for &image in &swapchain.images {
+            swapchain.views.push(create_view(device, image, format.format, vk::ImageAspectFlags::COLOR)?);
+            swapchain.render_finished.push(Semaphore::new(device)?);
+        }
+        log::info!(
+            "swapchain: {}x{} {:?}, {} images, present mode {:?}",
+            extent.width,
+            extent.height,
+            format.format,
+            swapchain.images.len(),
+            present_mode
+        );
+        Ok(swapchain)
+    }
+}
+
+impl Drop for Swapchain {
+    fn drop(&mut self) {
+        // SAFETY: the owner waited for the device; views belong to this swapchain's images.
+        unsafe {
+            for &view in &self.views {
+                self.device.raw.destroy_image_view(view, None);
+            }
+            if let Some(ext) = &self.device.swapchain_ext {
+                ext.destroy_swapchain(self.raw, None);
+            }
+        }
+    }
+}
+
+/// Prefers 8-bit sRGB BGRA/RGBA (the shader writes linear colour); else the first.
+fn choose_format(formats: &[vk::SurfaceFormatKHR]) -> Option<vk::SurfaceFormatKHR> {
+    formats
+        .iter()
+        .find(|f| {
+            matches!(f.format, vk::Format::B8G8R8A8_SRGB | vk::Format::R8G8B8A8_SRGB)
+                && f.color_space == vk::ColorSpaceKHR::SRGB_NONLINEAR
+        })
+        .or(formats.first())
+        .copied()
+}
+
+/// The surface's fixed extent if it has one, else the window size clamped to the limits.
+fn choose_extent(caps: &vk::SurfaceCapabilitiesKHR, window: vk::Extent2D) -> vk::Extent2D {
+    if caps.current_extent.width != u32::MAX {
+        return caps.current_extent;
+    }
+    vk::Extent2D {
+        width: window.width.clamp(caps.min_image_extent.width, caps.max_image_extent.width),
+        height: window.height.clamp(caps.min_image_extent.height, caps.max_image_extent.height),
+    }
+}
+
+/// The Vulkan present mode for the CLI's choice.
+pub fn present_mode_from_cli(mode: crate::cli::PresentMode) -> vk::PresentModeKHR {
+    use crate::cli::PresentMode as P;
+    match mode {
+        P::Fifo => vk::PresentModeKHR::FIFO,
+        P::FifoRelaxed => vk::PresentModeKHR::FIFO_RELAXED,
+        P::Mailbox => vk::PresentModeKHR::MAILBOX,
+        P::Immediate => vk::PresentModeKHR::IMMEDIATE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extent_follows_surface_or_clamps_window() {
+        let mut caps = vk::SurfaceCapabilitiesKHR {
+            current_extent: vk::Extent2D { width: 640, height: 480 },
+            min_image_extent: vk::Extent2D { width: 1, height: 1 },
+            max_image_extent: vk::Extent2D { width: 1000, height: 1000 },
+            ..Default::default()
+        };
+        let win = vk::Extent2D { width: 2000, height: 300 };
+        assert_eq!(choose_extent(&caps, win), vk::Extent2D { width: 640, height: 480 });
+        caps.current_extent.width = u32::MAX;
+        assert_eq!(choose_extent(&caps, win), vk::Extent2D { width: 1000, height: 300 });
+    }
+
+    #[test]
+    fn srgb_format_preferred() {
+        let f = |format| vk::SurfaceFormatKHR { format, color_space: vk::ColorSpaceKHR::SRGB_NONLINEAR };
+        let list = [f(vk::Format::B8G8R8A8_UNORM), f(vk::Format::B8G8R8A8_SRGB)];
+        assert_eq!(choose_format(&list).unwrap().format, vk::Format::B8G8R8A8_SRGB);
+        assert_eq!(choose_format(&list[..1]).unwrap().format, vk::Format::B8G8R8A8_UNORM);
+        assert!(choose_format(&[]).is_none());
+    }
+}

@@ -1,0 +1,65 @@
+//! Fences and semaphores owned by RAII types.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use ash::vk;
+
+use super::device::Device;
+
+/// A fence: the GPU signals it, the CPU waits on it.
+pub struct Fence {
+    device: Arc<Device>,
+    pub raw: vk::Fence,
+}
+
+impl Fence {
+    pub fn new(device: &Arc<Device>, signalled: bool) -> Result<Self> {
+        let flags = if signalled { vk::FenceCreateFlags::SIGNALED } else { vk::FenceCreateFlags::empty() };
+        // SAFETY: valid create info on a live device.
+        let raw = unsafe { device.raw.create_fence(&vk::FenceCreateInfo::default().flags(flags), None) }
+            .context("vkCreateFence failed")?;
+        Ok(Self { device: device.clone(), raw })
+    }
+
+    /// Waits up to `timeout_ns`; a timeout is an error (a hung GPU must not hang the app).
+    pub fn wait(&self, timeout_ns: u64) -> Result<()> {
+        // SAFETY: the fence belongs to this device.
+        unsafe { self.device.raw.wait_for_fences(&[self.raw], true, timeout_ns) }
+            .context("vkWaitForFences failed (timeout or device lost)")
+    }
+
+    pub fn reset(&self) -> Result<()> {
+        // SAFETY: callers reset only fences no pending submission uses (they waited).
+        unsafe { self.device.raw.reset_fences(&[self.raw]) }.context("vkResetFences failed")
+    }
+}
+
+impl Drop for Fence {
+    fn drop(&mut self) {
+        // SAFETY: owners wait for the fence's submission before dropping it.
+        unsafe { self.device.raw.destroy_fence(self.raw, None) };
+    }
+}
+
+/// A binary semaphore used only inside Vulkan (swapchain acquire / present).
+pub struct Semaphore {
+    device: Arc<Device>,
+    pub raw: vk::Semaphore,
+}
+
+impl Semaphore {
+    pub fn new(device: &Arc<Device>) -> Result<Self> {
+        // SAFETY: valid create info on a live device.
+        let raw = unsafe { device.raw.create_semaphore(&vk::SemaphoreCreateInfo::default(), None) }
+            .context("vkCreateSemaphore failed")?;
+        Ok(Self { device: device.clone(), raw })
+    }
+}
+
+impl Drop for Semaphore {
+    fn drop(&mut self) {
+        // SAFETY: owners wait for the device (or the semaphore's users) before dropping.
+        unsafe { self.device.raw.destroy_semaphore(self.raw, None) };
+    }
+}
