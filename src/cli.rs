@@ -113,11 +113,11 @@ pub enum HeightsSource {
 #[command(name = "hip-vulkan-sinewave", version, about, long_about = None)]
 pub struct Cli {
     /// Grid of heights, WIDTHxHEIGHT vertices (each side 2..=16384).
-    #[arg(long, value_name = "WxH", default_value = "1024x1024", value_parser = parse_grid)]
+    #[arg(long, value_name = "WxH", default_value = "1024x1024", value_parser = parse_grid, allow_hyphen_values = true)]
     pub grid: Size2,
 
     /// Window size, or the image size with --headless.
-    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_render_size)]
+    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_render_size, allow_hyphen_values = true)]
     pub size: Size2,
 
     /// Frames the CPU may queue ahead of the GPU; also the number of height buffers (1..=4).

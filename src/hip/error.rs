@@ -1,0 +1,126 @@
+//! Errors of the HIP layer: [`HipError`] for a failed call, [`LoadError`] for
+//! a runtime library that could not be loaded at all.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::ffi;
+
+/// A HIP call that returned an error status.
+///
+/// Displays as `hipImportExternalMemory failed: hipErrorInvalidValue (invalid argument)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HipError {
+    /// The HIP function that failed (or a short description for checks this
+    /// crate makes before calling HIP).
+    pub call: &'static str,
+    /// The `hipError_t` value.
+    pub code: i32,
+    /// HIP's name for the code (`hipGetErrorName`), e.g. `hipErrorNoDevice`.
+    pub name: String,
+    /// HIP's description of the code (`hipGetErrorString`).
+    pub message: String,
+}
+
+impl HipError {
+    /// The `hipError_t` value, to tell e.g. [`ffi::HIP_ERROR_NO_DEVICE`] or
+    /// [`ffi::HIP_ERROR_NOT_SUPPORTED`] apart.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// Whether the runtime reported that it sees no GPU (`hipErrorNoDevice`).
+    pub fn is_no_device(&self) -> bool {
+        self.code == ffi::HIP_ERROR_NO_DEVICE
+    }
+
+    /// Whether the runtime reported an unsupported operation or handle type
+    /// (`hipErrorNotSupported`, or `hipErrorInvalidValue`, which ROCm returns
+    /// for interop handle types it does not implement).
+    pub fn is_unsupported(&self) -> bool {
+        self.code == ffi::HIP_ERROR_NOT_SUPPORTED || self.code == ffi::HIP_ERROR_INVALID_VALUE
+    }
+}
+
+impl fmt::Display for HipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {} ({})", self.call, self.name, self.message)
+    }
+}
+
+impl std::error::Error for HipError {}
+
+/// Result of a HIP call.
+pub type Result<T, E = HipError> = std::result::Result<T, E>;
+
+/// The HIP runtime library could not be loaded.
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    /// Every candidate tried, in order, with the loader's message.
+    pub attempts: Vec<ffi::LoadAttempt>,
+}
+
+impl LoadError {
+    /// The candidates that were tried.
+    pub fn tried(&self) -> Vec<PathBuf> {
+        self.attempts.iter().map(|a| a.candidate.clone()).collect()
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "could not load a HIP runtime library; tried:")?;
+        for attempt in &self.attempts {
+            writeln!(f, "  {}: {}", attempt.candidate.display(), attempt.error)?;
+        }
+        write!(
+            f,
+            "On AMD GPUs, install ROCm's HIP runtime (libamdhip64, e.g. the `hip-runtime-amd` \
+             or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build the HIP-on-CUDA shim \
+             with `scripts/build-nvidia.sh OUTDIR` and run with \
+             {}=OUTDIR/libamdhip64.so. Or run without HIP: `--heights cpu`.",
+            ffi::LIBRARY_ENV
+        )
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_call_code_and_message() {
+        let e = HipError {
+            call: "hipImportExternalMemory",
+            code: 1,
+            name: "hipErrorInvalidValue".into(),
+            message: "invalid argument".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "hipImportExternalMemory failed: hipErrorInvalidValue (invalid argument)"
+        );
+        assert_eq!(e.code(), 1);
+        assert!(e.is_unsupported());
+        assert!(!e.is_no_device());
+    }
+
+    #[test]
+    fn load_error_says_what_was_tried_and_what_to_do() {
+        let e = LoadError {
+            attempts: vec![ffi::LoadAttempt {
+                candidate: "/nope/libamdhip64.so".into(),
+                error: "cannot open shared object file".into(),
+            }],
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("could not load a HIP runtime library"), "{text}");
+        assert!(text.contains("/nope/libamdhip64.so: cannot open shared object file"));
+        assert!(text.contains("ROCm"));
+        assert!(text.contains("scripts/build-nvidia.sh"));
+        assert!(text.contains("HIP_RUNTIME_LIBRARY"));
+        assert!(text.contains("--heights cpu"));
+    }
+}

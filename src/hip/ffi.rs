@@ -1,0 +1,437 @@
+//! Layer 1: raw FFI. The function-pointer table loaded from the HIP runtime
+//! library at run time, the `#[repr(C)]` descriptors HIP reads, and the
+//! constants. The only file that spells out C signatures.
+//!
+//! Why not call `hip-runtime-sys`'s functions: they would make the binary
+//! NEED `libamdhip64.so` at load time, so the demo could not even start on a
+//! machine without ROCm (where `--heights cpu` must still work). We borrow
+//! its handle types only, and define the interop descriptors ourselves at
+//! their modern size (see [`ExternalMemoryHandleDesc`]).
+//!
+//! Return codes are read as plain `i32`, not as `hip-runtime-sys`'s
+//! `hipError_t` enum: a runtime newer than the bindings may return a code the
+//! enum lacks, and an out-of-range enum value is undefined behaviour in Rust.
+
+#![allow(non_snake_case)]
+
+use std::ffi::{c_char, c_int, c_uint, c_void, OsStr};
+use std::path::PathBuf;
+
+use libloading::Library;
+
+pub use hip_runtime_sys::{
+    hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t,
+    hipModule_t, hipStream_t,
+};
+
+/// A HIP status code (`hipError_t`), as the runtime returned it.
+pub type HipStatus = c_int;
+
+// Status codes this crate acts on. Values are shared by HIP (AMD), HIP on
+// NVIDIA and the CUDA runtime/driver API.
+/// `hipSuccess`.
+pub const HIP_SUCCESS: HipStatus = 0;
+/// `hipErrorInvalidValue`.
+pub const HIP_ERROR_INVALID_VALUE: HipStatus = 1;
+/// `hipErrorNoDevice`: the runtime loaded but sees no GPU.
+pub const HIP_ERROR_NO_DEVICE: HipStatus = 100;
+/// `hipErrorInvalidImage`: the module loader rejected a code object.
+pub const HIP_ERROR_INVALID_IMAGE: HipStatus = 200;
+/// `hipErrorNoBinaryForGpu`: the code object has no code for this GPU.
+pub const HIP_ERROR_NO_BINARY_FOR_GPU: HipStatus = 209;
+/// `hipErrorNotFound` (e.g. no kernel of that name in the module).
+pub const HIP_ERROR_NOT_FOUND: HipStatus = 500;
+/// `hipErrorNotReady`: an event or stream query whose work is still running.
+pub const HIP_ERROR_NOT_READY: HipStatus = 600;
+/// `hipErrorNotSupported`.
+pub const HIP_ERROR_NOT_SUPPORTED: HipStatus = 801;
+
+// Device attributes (`hipDeviceAttribute_t`). Same values in HIP 5.x and 6.x
+// (checked against /usr/include/hip 5.2 and HIP 6 bindings); the NVIDIA shim
+// maps them to CUDA's.
+/// `hipDeviceAttributeComputeCapabilityMajor`.
+pub const HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: c_int = 23;
+/// `hipDeviceAttributeComputeCapabilityMinor`.
+pub const HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: c_int = 61;
+/// `hipDeviceAttributePciBusId`.
+pub const HIP_DEVICE_ATTRIBUTE_PCI_BUS_ID: c_int = 67;
+/// `hipDeviceAttributePciDeviceId`.
+pub const HIP_DEVICE_ATTRIBUTE_PCI_DEVICE_ID: c_int = 68;
+/// `hipDeviceAttributePciDomainID`.
+pub const HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID: c_int = 69;
+
+/// `hipStreamNonBlocking`: the stream does not synchronise with the null stream.
+pub const HIP_STREAM_NON_BLOCKING: c_uint = 1;
+/// `hipEventDisableTiming`.
+pub const HIP_EVENT_DISABLE_TIMING: c_uint = 2;
+
+/// `hipMemcpyKind` values used here.
+pub const HIP_MEMCPY_DEVICE_TO_HOST: c_int = 2;
+/// `hipMemcpyDeviceToDevice`.
+pub const HIP_MEMCPY_DEVICE_TO_DEVICE: c_int = 3;
+
+/// `hipExternalMemoryHandleTypeOpaqueFd`.
+pub const HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD: c_uint = 1;
+/// `hipExternalMemoryDedicated`: the memory is a dedicated allocation.
+pub const HIP_EXTERNAL_MEMORY_DEDICATED: c_uint = 1;
+/// `hipExternalSemaphoreHandleTypeOpaqueFd` (a binary Vulkan semaphore).
+pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD: c_uint = 1;
+/// `hipExternalSemaphoreHandleTypeTimelineSemaphoreFd` (HIP ≥ 6, CUDA's
+/// `CU_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_SEMAPHORE_FD` is also 9).
+pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD: c_uint = 9;
+
+/// `hipUUID`: 16 raw bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HipUuid {
+    /// The UUID bytes.
+    pub bytes: [c_char; 16],
+}
+
+/// The `win32` member of the handle unions; only here to give them their
+/// full size (two pointers) and alignment.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Win32Handle {
+    /// Windows `HANDLE`.
+    pub handle: *mut c_void,
+    /// Windows object name.
+    pub name: *const c_void,
+}
+
+/// The handle union of the external memory/semaphore descriptors.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union ExternalHandle {
+    /// A POSIX file descriptor (OPAQUE_FD handle types).
+    pub fd: c_int,
+    /// Windows handle types (unused here).
+    pub win32: Win32Handle,
+}
+
+/// `hipExternalMemoryHandleDesc` at its HIP ≥ 6 / CUDA size (104 bytes).
+///
+/// HIP 5.x's struct ends after `flags` (40 bytes); it reads only that prefix,
+/// so a zero-filled full-size descriptor is right for both.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExternalMemoryHandleDesc {
+    /// `hipExternalMemoryHandleType`.
+    pub type_: c_uint,
+    /// The handle (fd).
+    pub handle: ExternalHandle,
+    /// Size of the whole allocation in bytes.
+    pub size: u64,
+    /// [`HIP_EXTERNAL_MEMORY_DEDICATED`] or 0.
+    pub flags: c_uint,
+    /// Must be zero.
+    pub reserved: [c_uint; 16],
+}
+
+/// `hipExternalMemoryBufferDesc` at its HIP ≥ 6 / CUDA size (88 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ExternalMemoryBufferDesc {
+    /// Offset of the buffer in the memory object.
+    pub offset: u64,
+    /// Size of the buffer.
+    pub size: u64,
+    /// Must be zero.
+    pub flags: c_uint,
+    /// Must be zero.
+    pub reserved: [c_uint; 16],
+}
+
+/// `hipExternalSemaphoreHandleDesc` at its HIP ≥ 6 / CUDA size (96 bytes).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExternalSemaphoreHandleDesc {
+    /// `hipExternalSemaphoreHandleType`.
+    pub type_: c_uint,
+    /// The handle (fd).
+    pub handle: ExternalHandle,
+    /// Must be zero.
+    pub flags: c_uint,
+    /// Must be zero.
+    pub reserved: [c_uint; 16],
+}
+
+/// `params` of the semaphore signal/wait descriptors, in the layout of CUDA
+/// and of current HIP (with the `nvSciSync` member, 72 bytes).
+///
+/// HIP up to early 6.x has no `nvSciSync` member (params 64 bytes, struct
+/// 136): `keyedMutex` and `flags` then sit at other offsets. Only
+/// `fence.value` (offset 0 in every version) is ever non-zero here, and each
+/// call passes ONE descriptor (see `wait_external_semaphores`), so the same
+/// zero-filled 144-byte value is read correctly by either layout.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ExternalSemaphoreParams {
+    /// `fence.value`: the timeline value to signal or wait for.
+    pub fence_value: u64,
+    /// `nvSciSync` (unused, zero).
+    pub nv_sci_sync: u64,
+    /// `keyedMutex.key` (unused, zero).
+    pub keyed_mutex_key: u64,
+    /// `keyedMutex.timeoutMs` on wait, reserved on signal (zero).
+    pub keyed_mutex_timeout_ms: c_uint,
+    /// Must be zero.
+    pub reserved: [c_uint; 11],
+}
+
+/// `hipExternalSemaphoreSignalParams` / `hipExternalSemaphoreWaitParams`
+/// (identical shapes; 144 bytes, as CUDA's).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ExternalSemaphoreSignalWaitParams {
+    /// Fence and keyed-mutex parameters.
+    pub params: ExternalSemaphoreParams,
+    /// Must be zero.
+    pub flags: c_uint,
+    /// Must be zero.
+    pub reserved: [c_uint; 16],
+}
+
+/// Generates [`Api`]: one function pointer per HIP entry point, loaded by
+/// name from the library, plus the `Library` that keeps them valid.
+macro_rules! hip_api {
+    ($( $(#[$doc:meta])* fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty; )*) => {
+        /// The HIP entry points this crate calls, loaded from one library.
+        ///
+        /// The pointers stay valid as long as `_library` is loaded, which is
+        /// as long as this struct lives (it owns the library).
+        pub struct Api {
+            $(
+                $(#[$doc])*
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub $name: unsafe extern "C" fn($($arg: $ty),*) -> $ret,
+            )*
+            /// Where the library was loaded from (for messages).
+            pub path: PathBuf,
+            _library: Library,
+        }
+
+        impl Api {
+            /// Looks up every entry point in `library`.
+            ///
+            /// # Safety
+            /// `library` must be a HIP runtime whose exported functions have
+            /// the signatures declared here (true of libamdhip64 5.x/6.x and
+            /// of the NVIDIA shim in src/hip/nvidia/).
+            pub unsafe fn from_library(library: Library, path: PathBuf) -> Result<Api, (&'static str, libloading::Error)> {
+                $(
+                    // SAFETY: the caller guarantees the symbol has this signature;
+                    // the pointer is copied out and kept valid by storing the
+                    // library beside it.
+                    let $name = unsafe {
+                        *library
+                            .get::<unsafe extern "C" fn($($ty),*) -> $ret>(concat!(stringify!($name), "\0").as_bytes())
+                            .map_err(|e| (stringify!($name), e))?
+                    };
+                )*
+                Ok(Api { $($name,)* path, _library: library })
+            }
+        }
+    };
+}
+
+hip_api! {
+    fn hipGetErrorName(error: HipStatus) -> *const c_char;
+    fn hipGetErrorString(error: HipStatus) -> *const c_char;
+    fn hipRuntimeGetVersion(version: *mut c_int) -> HipStatus;
+    fn hipDriverGetVersion(version: *mut c_int) -> HipStatus;
+    fn hipGetDeviceCount(count: *mut c_int) -> HipStatus;
+    fn hipSetDevice(ordinal: c_int) -> HipStatus;
+    fn hipDeviceGet(device: *mut hipDevice_t, ordinal: c_int) -> HipStatus;
+    fn hipDeviceGetName(name: *mut c_char, len: c_int, device: hipDevice_t) -> HipStatus;
+    fn hipDeviceGetUuid(uuid: *mut HipUuid, device: hipDevice_t) -> HipStatus;
+    fn hipDeviceGetAttribute(value: *mut c_int, attribute: c_int, ordinal: c_int) -> HipStatus;
+    fn hipDeviceSynchronize() -> HipStatus;
+    fn hipStreamCreateWithFlags(stream: *mut hipStream_t, flags: c_uint) -> HipStatus;
+    fn hipStreamSynchronize(stream: hipStream_t) -> HipStatus;
+    fn hipStreamDestroy(stream: hipStream_t) -> HipStatus;
+    fn hipEventCreateWithFlags(event: *mut hipEvent_t, flags: c_uint) -> HipStatus;
+    fn hipEventRecord(event: hipEvent_t, stream: hipStream_t) -> HipStatus;
+    fn hipEventSynchronize(event: hipEvent_t) -> HipStatus;
+    fn hipEventQuery(event: hipEvent_t) -> HipStatus;
+    fn hipEventElapsedTime(ms: *mut f32, start: hipEvent_t, stop: hipEvent_t) -> HipStatus;
+    fn hipEventDestroy(event: hipEvent_t) -> HipStatus;
+    fn hipModuleLoadData(module: *mut hipModule_t, image: *const c_void) -> HipStatus;
+    fn hipModuleUnload(module: hipModule_t) -> HipStatus;
+    fn hipModuleGetFunction(function: *mut hipFunction_t, module: hipModule_t, name: *const c_char) -> HipStatus;
+    fn hipModuleLaunchKernel(
+        function: hipFunction_t,
+        grid_x: c_uint, grid_y: c_uint, grid_z: c_uint,
+        block_x: c_uint, block_y: c_uint, block_z: c_uint,
+        shared_bytes: c_uint,
+        stream: hipStream_t,
+        kernel_params: *mut *mut c_void,
+        extra: *mut *mut c_void,
+    ) -> HipStatus;
+    fn hipMalloc(ptr: *mut *mut c_void, bytes: usize) -> HipStatus;
+    fn hipFree(ptr: *mut c_void) -> HipStatus;
+    fn hipMemcpyAsync(dst: *mut c_void, src: *const c_void, bytes: usize, kind: c_int, stream: hipStream_t) -> HipStatus;
+    fn hipImportExternalMemory(memory: *mut hipExternalMemory_t, desc: *const ExternalMemoryHandleDesc) -> HipStatus;
+    fn hipExternalMemoryGetMappedBuffer(ptr: *mut *mut c_void, memory: hipExternalMemory_t, desc: *const ExternalMemoryBufferDesc) -> HipStatus;
+    fn hipDestroyExternalMemory(memory: hipExternalMemory_t) -> HipStatus;
+    fn hipImportExternalSemaphore(semaphore: *mut hipExternalSemaphore_t, desc: *const ExternalSemaphoreHandleDesc) -> HipStatus;
+    fn hipSignalExternalSemaphoresAsync(
+        semaphores: *const hipExternalSemaphore_t,
+        params: *const ExternalSemaphoreSignalWaitParams,
+        count: c_uint,
+        stream: hipStream_t,
+    ) -> HipStatus;
+    fn hipWaitExternalSemaphoresAsync(
+        semaphores: *const hipExternalSemaphore_t,
+        params: *const ExternalSemaphoreSignalWaitParams,
+        count: c_uint,
+        stream: hipStream_t,
+    ) -> HipStatus;
+    fn hipDestroyExternalSemaphore(semaphore: hipExternalSemaphore_t) -> HipStatus;
+}
+
+/// Environment variable naming the HIP runtime library to load (a path).
+pub const LIBRARY_ENV: &str = "HIP_RUNTIME_LIBRARY";
+
+/// Library names tried after [`LIBRARY_ENV`], in order.
+pub const LIBRARY_NAMES: &[&str] = &["libamdhip64.so", "libamdhip64.so.6", "libamdhip64.so.5"];
+
+/// The candidates, in order: `$HIP_RUNTIME_LIBRARY` if set, then [`LIBRARY_NAMES`].
+pub fn library_candidates() -> Vec<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os(LIBRARY_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    candidates.extend(LIBRARY_NAMES.iter().map(|n| PathBuf::from(OsStr::new(n))));
+    candidates
+}
+
+/// Why one candidate library did not load.
+#[derive(Debug, Clone)]
+pub struct LoadAttempt {
+    /// The path or name given to the dynamic loader.
+    pub candidate: PathBuf,
+    /// The loader's (or symbol lookup's) message.
+    pub error: String,
+}
+
+/// Loads the first candidate that opens and exports every entry point.
+pub fn load_first(candidates: &[PathBuf]) -> Result<Api, Vec<LoadAttempt>> {
+    let mut attempts = Vec::new();
+    for candidate in candidates {
+        // SAFETY: loading a library runs its initialisers; the candidates are
+        // HIP runtimes (or the user's explicit choice via HIP_RUNTIME_LIBRARY),
+        // whose initialisers are safe to run.
+        let library = match unsafe { Library::new(candidate) } {
+            Ok(library) => library,
+            Err(e) => {
+                attempts.push(LoadAttempt { candidate: candidate.clone(), error: e.to_string() });
+                continue;
+            }
+        };
+        // SAFETY: a library named libamdhip64 (or chosen as the HIP runtime)
+        // exports the HIP API with HIP's C signatures, as declared above.
+        match unsafe { Api::from_library(library, candidate.clone()) } {
+            Ok(api) => return Ok(api),
+            Err((symbol, e)) => attempts.push(LoadAttempt {
+                candidate: candidate.clone(),
+                error: format!("loaded, but it lacks {symbol}: {e}"),
+            }),
+        }
+    }
+    Err(attempts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn memory_handle_desc_matches_hip6_and_cuda() {
+        assert_eq!(size_of::<ExternalMemoryHandleDesc>(), 104);
+        assert_eq!(align_of::<ExternalMemoryHandleDesc>(), 8);
+        assert_eq!(offset_of!(ExternalMemoryHandleDesc, type_), 0);
+        assert_eq!(offset_of!(ExternalMemoryHandleDesc, handle), 8);
+        assert_eq!(size_of::<ExternalHandle>(), 16);
+        assert_eq!(offset_of!(ExternalMemoryHandleDesc, size), 24);
+        assert_eq!(offset_of!(ExternalMemoryHandleDesc, flags), 32);
+        assert_eq!(offset_of!(ExternalMemoryHandleDesc, reserved), 36);
+    }
+
+    #[test]
+    fn memory_buffer_desc_matches_hip6_and_cuda() {
+        assert_eq!(size_of::<ExternalMemoryBufferDesc>(), 88);
+        assert_eq!(offset_of!(ExternalMemoryBufferDesc, offset), 0);
+        assert_eq!(offset_of!(ExternalMemoryBufferDesc, size), 8);
+        assert_eq!(offset_of!(ExternalMemoryBufferDesc, flags), 16);
+        assert_eq!(offset_of!(ExternalMemoryBufferDesc, reserved), 20);
+    }
+
+    #[test]
+    fn semaphore_handle_desc_matches_hip6_and_cuda() {
+        assert_eq!(size_of::<ExternalSemaphoreHandleDesc>(), 96);
+        assert_eq!(offset_of!(ExternalSemaphoreHandleDesc, type_), 0);
+        assert_eq!(offset_of!(ExternalSemaphoreHandleDesc, handle), 8);
+        assert_eq!(offset_of!(ExternalSemaphoreHandleDesc, flags), 24);
+        assert_eq!(offset_of!(ExternalSemaphoreHandleDesc, reserved), 28);
+    }
+
+    #[test]
+    fn semaphore_params_match_cuda() {
+        assert_eq!(size_of::<ExternalSemaphoreParams>(), 72);
+        assert_eq!(offset_of!(ExternalSemaphoreParams, fence_value), 0);
+        assert_eq!(offset_of!(ExternalSemaphoreParams, nv_sci_sync), 8);
+        assert_eq!(offset_of!(ExternalSemaphoreParams, keyed_mutex_key), 16);
+        assert_eq!(offset_of!(ExternalSemaphoreParams, keyed_mutex_timeout_ms), 24);
+        assert_eq!(size_of::<ExternalSemaphoreSignalWaitParams>(), 144);
+        assert_eq!(offset_of!(ExternalSemaphoreSignalWaitParams, params), 0);
+        assert_eq!(offset_of!(ExternalSemaphoreSignalWaitParams, flags), 72);
+        assert_eq!(offset_of!(ExternalSemaphoreSignalWaitParams, reserved), 76);
+        // Big enough for the older HIP layout (136 bytes) too.
+        assert!(size_of::<ExternalSemaphoreSignalWaitParams>() >= 136);
+    }
+
+    #[test]
+    fn uuid_is_16_bytes() {
+        assert_eq!(size_of::<HipUuid>(), 16);
+    }
+
+    #[test]
+    fn handle_types_match_hip_headers() {
+        assert_eq!(HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD, 1);
+        assert_eq!(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD, 1);
+        assert_eq!(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD, 9);
+        // Cross-check against the bindings where they have the value.
+        use hip_runtime_sys::hipExternalMemoryHandleType_enum as M;
+        use hip_runtime_sys::hipExternalSemaphoreHandleType_enum as S;
+        assert_eq!(M::hipExternalMemoryHandleTypeOpaqueFd as c_uint, 1);
+        assert_eq!(S::hipExternalSemaphoreHandleTypeOpaqueFd as c_uint, 1);
+    }
+
+    #[test]
+    fn attribute_values_match_bindings() {
+        use hip_runtime_sys::hipDeviceAttribute_t as A;
+        assert_eq!(A::hipDeviceAttributeComputeCapabilityMajor as c_int, HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        assert_eq!(A::hipDeviceAttributeComputeCapabilityMinor as c_int, HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        assert_eq!(A::hipDeviceAttributePciBusId as c_int, HIP_DEVICE_ATTRIBUTE_PCI_BUS_ID);
+        assert_eq!(A::hipDeviceAttributePciDeviceId as c_int, HIP_DEVICE_ATTRIBUTE_PCI_DEVICE_ID);
+        assert_eq!(A::hipDeviceAttributePciDomainID as c_int, HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID);
+        use hip_runtime_sys::hipError_t as E;
+        assert_eq!(E::hipErrorNoDevice as c_int, HIP_ERROR_NO_DEVICE);
+        assert_eq!(E::hipErrorNotReady as c_int, HIP_ERROR_NOT_READY);
+        assert_eq!(E::hipErrorInvalidImage as c_int, HIP_ERROR_INVALID_IMAGE);
+    }
+
+    #[test]
+    fn missing_library_lists_every_attempt() {
+        let candidates = vec![PathBuf::from("/nonexistent/libamdhip64.so"), PathBuf::from("libdoesnotexist-hip.so")];
+        let Err(attempts) = load_first(&candidates) else {
+            panic!("loading a nonexistent library succeeded");
+        };
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[0].candidate, candidates[0]);
+        assert!(attempts[0].error.contains("nonexistent"), "{}", attempts[0].error);
+    }
+}

@@ -1,0 +1,76 @@
+//! The export path without HIP: a height buffer's `OPAQUE_FD` export, imported into a
+//! second `VkDevice` on the same physical device, reads back what the first device wrote.
+
+use std::sync::Arc;
+
+use ash::vk;
+use hip_vulkan_sinewave::interop::{HeightSlots, HEIGHT_BUFFER_USAGE};
+use hip_vulkan_sinewave::sinewave;
+use hip_vulkan_sinewave::vulkan::commands::CommandPool;
+use hip_vulkan_sinewave::vulkan::device::{self, DeviceSelection};
+use hip_vulkan_sinewave::vulkan::export::ImportedBuffer;
+use hip_vulkan_sinewave::vulkan::memory::Buffer;
+use hip_vulkan_sinewave::vulkan::{Device, Instance, InstanceOptions};
+
+fn copy(device: &Arc<Device>, pool: &CommandPool, src: vk::Buffer, dst: vk::Buffer, size: u64) {
+    pool.run_once("test copy", |cmd| {
+        let barrier = [vk::MemoryBarrier2::default()
+            .src_stage_mask(vk::PipelineStageFlags2::COPY)
+            .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
+            .dst_stage_mask(vk::PipelineStageFlags2::HOST)
+            .dst_access_mask(vk::AccessFlags2::HOST_READ)];
+        // SAFETY: recording; both buffers hold `size` bytes.
+        unsafe {
+            device.raw.cmd_copy_buffer(cmd, src, dst, &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size }]);
+            device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier));
+        }
+    })
+    .expect("copy");
+}
+
+#[test]
+fn exported_height_buffer_reads_back_in_a_second_device() {
+    let instance = Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
+    let physical = device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let writer = Device::new(instance.clone(), physical.clone(), None).expect("first device");
+    let reader = Device::new(instance.clone(), physical, None).expect("second device");
+
+    let (w, h) = (77, 31);
+    let slots = HeightSlots::new(&writer, w, h, 1).expect("height slot");
+    let bytes = slots.slot_bytes();
+    let mut expected = vec![0.0f32; (w * h) as usize];
+    sinewave::fill(&mut expected, w, h, 2.5);
+
+    // Device 1 writes the heights through a staging copy.
+    let pool1 = CommandPool::new(&writer, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let mut staging = Buffer::host_visible(&writer, bytes, vk::BufferUsageFlags::TRANSFER_SRC, "staging").expect("staging");
+    staging.write(&expected).expect("write staging");
+    copy(&writer, &pool1, staging.raw, slots.buffers[0].raw, bytes);
+
+    // Device 2 imports the fd and copies the heights to its own host buffer.
+    let exported = slots.export(0).expect("export fd");
+    assert_eq!(exported.buffer_size, bytes);
+    let imported = ImportedBuffer::import(&reader, exported, HEIGHT_BUFFER_USAGE).expect("import into the second device");
+    let pool2 = CommandPool::new(&reader, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let mut readback = Buffer::host_visible(&reader, bytes, vk::BufferUsageFlags::TRANSFER_DST, "readback").expect("readback");
+    copy(&reader, &pool2, imported.raw, readback.raw, bytes);
+
+    let got: Vec<f32> =
+        readback.mapped_bytes().unwrap().chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert_eq!(got, expected, "the second device sees exactly what the first wrote");
+    drop((imported, pool2, readback, pool1, staging, slots));
+    assert_eq!(instance.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn each_export_is_a_new_descriptor() {
+    use std::os::fd::AsRawFd;
+    let instance = Arc::new(Instance::new(&InstanceOptions::default()).expect("instance"));
+    let physical = device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let device = Device::new(instance, physical, None).expect("device");
+    let slots = HeightSlots::new(&device, 16, 16, 2).expect("slots");
+    let a = slots.export(0).expect("export");
+    let b = slots.export(0).expect("export");
+    assert_ne!(a.fd.as_raw_fd(), b.fd.as_raw_fd());
+    assert!(a.allocation_size >= a.buffer_size && a.buffer_size == 16 * 16 * 4);
+}

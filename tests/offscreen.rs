@@ -1,0 +1,114 @@
+//! Offscreen rendering on whatever Vulkan device is present (lavapipe in CI), with the
+//! validation layer on: the image read back must match the committed picture, the
+//! heights read back must match the CPU reference, and the layer must stay silent.
+
+use ash::vk;
+use hip_vulkan_sinewave::camera::OrbitCamera;
+use hip_vulkan_sinewave::heights::cpu::CpuHeights;
+use hip_vulkan_sinewave::renderer::target::RgbaImage;
+use hip_vulkan_sinewave::renderer::{Presentation, Renderer, RendererOptions};
+use hip_vulkan_sinewave::sinewave;
+use hip_vulkan_sinewave::vulkan::DeviceSelection;
+
+const GRID: (u32, u32) = (96, 64);
+const SIZE: vk::Extent2D = vk::Extent2D { width: 320, height: 200 };
+const TIME: f64 = 1.0;
+const EXPECTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/expected/offscreen_320x200.png");
+
+/// A channel may differ by this much (rasterisation and sRGB rounding between drivers) ...
+const CHANNEL_TOLERANCE: u8 = 12;
+/// ... and at most this fraction of pixels may differ by more (edge pixels of triangles).
+const OUTLIER_FRACTION: f64 = 0.005;
+
+fn renderer(frames_in_flight: u32) -> Renderer {
+    let options = RendererOptions {
+        grid_width: GRID.0,
+        grid_height: GRID.1,
+        frames_in_flight,
+        validation: true,
+        device: DeviceSelection::Best,
+        present_mode: vk::PresentModeKHR::FIFO,
+    };
+    let mut r = Renderer::new(&options, Presentation::Offscreen { extent: SIZE }).expect("offscreen renderer on this machine's Vulkan device");
+    assert!(r.validation_enabled(), "the validation layer must be on for these tests");
+    let source = CpuHeights::new(r.device(), GRID.0, GRID.1, r.slots().len()).expect("CPU height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+    r
+}
+
+fn compare(actual: &RgbaImage, expected: &RgbaImage) -> (usize, u8) {
+    assert_eq!((actual.width, actual.height), (expected.width, expected.height), "image size");
+    let mut outliers = 0;
+    let mut worst = 0;
+    for (a, e) in actual.pixels.chunks_exact(4).zip(expected.pixels.chunks_exact(4)) {
+        let diff = a.iter().zip(e).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
+        worst = worst.max(diff);
+        if diff > CHANNEL_TOLERANCE {
+            outliers += 1;
+        }
+    }
+    (outliers, worst)
+}
+
+#[test]
+fn offscreen_frame_matches_expected_image_with_zero_validation_messages() {
+    let mut r = renderer(2);
+    // Two frames at the same time: both slots are written and drawn once.
+    let camera = OrbitCamera::default();
+    for _ in 0..2 {
+        r.render(TIME, &camera).expect("render");
+    }
+    let image = r.read_back_image().expect("read back");
+    if std::env::var_os("UPDATE_EXPECTED").is_some() {
+        image.save_png(std::path::Path::new(EXPECTED)).expect("write expected image");
+    }
+    let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("expected image is committed");
+    let (outliers, worst) = compare(&image, &expected);
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    if outliers > allowed {
+        let path = std::env::temp_dir().join("offscreen_actual.png");
+        let _ = image.save_png(&path);
+        panic!("{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (allowed {allowed}, worst {worst}); actual image: {}", path.display());
+    }
+    // The picture is not blank: the background colour does not cover it.
+    let background = image.pixels.chunks_exact(4).filter(|p| p[..3] == image.pixels[..3]).count();
+    assert!(background < image.pixels.len() / 4 * 9 / 10, "the grid covers part of the image");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn heights_in_every_slot_match_the_cpu_reference() {
+    let mut r = renderer(3);
+    let camera = OrbitCamera::default();
+    let times = [0.5, 2.0, 4.75];
+    for t in times {
+        r.render(t, &camera).expect("render");
+    }
+    for (slot, t) in times.iter().enumerate() {
+        let heights = r.read_back_heights(slot).expect("read back heights");
+        assert_eq!(heights.len(), (GRID.0 * GRID.1) as usize);
+        let err = sinewave::max_abs_error(&heights, GRID.0, GRID.1, sinewave::wrap_time(*t));
+        assert!(err < 1e-5, "slot {slot}: max abs error {err}");
+    }
+    // Slot 0 does not hold slot 1's heights: each frame wrote its own slot.
+    let other = sinewave::max_abs_error(&r.read_back_heights(0).unwrap(), GRID.0, GRID.1, sinewave::wrap_time(times[1]));
+    assert!(other > 0.1, "slot 0 unexpectedly matches frame 1's time");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn wireframe_renders_differently_and_cleanly() {
+    let mut r = renderer(1);
+    if !r.device().wireframe_supported {
+        panic!("this device lacks fillModeNonSolid; lavapipe has it, so the test expects it");
+    }
+    let camera = OrbitCamera::default();
+    r.render(TIME, &camera).expect("render");
+    let filled = r.read_back_image().expect("read back");
+    r.wireframe = true;
+    r.render(TIME, &camera).expect("render");
+    let lines = r.read_back_image().expect("read back");
+    let (outliers, _) = compare(&filled, &lines);
+    assert!(outliers > 1000, "wireframe should look different ({outliers} pixels differ)");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
