@@ -104,9 +104,7 @@ impl App {
             window: handle,
             size: vk::Extent2D { width: size.width, height: size.height },
         };
-        let mut renderer = Renderer::new(&crate::headless::renderer_options(&self.cli), presentation)?;
-        renderer.wireframe = self.cli.wireframe;
-        crate::headless::attach_height_source(&mut renderer, &self.cli)?;
+        let renderer = crate::setup::renderer(&self.cli, presentation)?;
         log::info!("present mode: {}", renderer.present_mode_name());
         self.renderer = Some(renderer);
         self.window = Some(window);

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::interop::sync::SyncRequest;
+
 /// Largest grid side accepted on the command line. The real limit is the GPU's memory,
 /// checked against the device heap before allocating; this bound only keeps the
 /// arithmetic (vertex and index counts in `u32`) in range.
@@ -163,6 +165,19 @@ pub struct Cli {
     /// Draw the grid as lines (if the device supports non-solid fill).
     #[arg(long)]
     pub wireframe: bool,
+
+    /// How HIP and Vulkan hand each height buffer to each other (with --heights hip).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sync: SyncRequest,
+
+    /// Load the HIP kernel from this code object instead of the one built in.
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+
+    /// After the last frame, read its heights back through Vulkan and compare them with
+    /// the CPU reference; fail if the largest error exceeds 1e-5.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 impl Cli {

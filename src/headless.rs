@@ -8,33 +8,7 @@ use ash::vk;
 
 use crate::camera::OrbitCamera;
 use crate::cli::Cli;
-use crate::heights::cpu::CpuHeights;
-use crate::renderer::{Presentation, Renderer, RendererOptions};
-
-/// Builds the renderer options the CLI asks for.
-pub fn renderer_options(cli: &Cli) -> RendererOptions {
-    RendererOptions {
-        grid_width: cli.grid.width,
-        grid_height: cli.grid.height,
-        frames_in_flight: cli.frames_in_flight,
-        validation: cli.validation,
-        device: cli.device.map_or(crate::vulkan::DeviceSelection::Best, crate::vulkan::DeviceSelection::Index),
-        present_mode: crate::vulkan::swapchain::present_mode_from_cli(cli.present_mode),
-    }
-}
-
-/// Sets the height source the CLI asks for.
-pub fn attach_height_source(renderer: &mut Renderer, cli: &Cli) -> Result<()> {
-    match cli.heights {
-        crate::cli::HeightsSource::Cpu => {
-            let source = CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?;
-            renderer.set_height_source(Box::new(source))
-        }
-        crate::cli::HeightsSource::Hip => {
-            anyhow::bail!("--heights hip: the HIP height source is not built into this version yet; use --heights cpu")
-        }
-    }
-}
+use crate::renderer::{Presentation, Renderer};
 
 /// Animation time of frame `n`: fixed steps when `--time-step` is given, else the clock.
 pub fn frame_time(cli: &Cli, frame: u64, started: Instant) -> f64 {
@@ -48,9 +22,7 @@ pub fn frame_time(cli: &Cli, frame: u64, started: Instant) -> f64 {
 /// Runs offscreen as the CLI says; returns the validation counts.
 pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let extent = vk::Extent2D { width: cli.size.width, height: cli.size.height };
-    let mut renderer = Renderer::new(&renderer_options(cli), Presentation::Offscreen { extent })?;
-    renderer.wireframe = cli.wireframe;
-    attach_height_source(&mut renderer, cli)?;
+    let mut renderer = crate::setup::renderer(cli, Presentation::Offscreen { extent })?;
     let frames = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
     let started = Instant::now();
@@ -65,10 +37,32 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     renderer.device().wait_idle()?;
     let seconds = started.elapsed().as_secs_f64();
     log::info!("rendered {frames} frames offscreen in {seconds:.3} s ({:.1} frames/s)", frames as f64 / seconds);
+    if cli.verify {
+        verify(&renderer, cli, frames - 1)?;
+    }
     if let Some(path) = &cli.screenshot {
         let image = renderer.read_back_image()?;
         image.save_png(path).with_context(|| format!("saving the screenshot to {}", path.display()))?;
         log::info!("wrote {}x{} screenshot to {}", image.width, image.height, path.display());
     }
     Ok(renderer.validation_counts())
+}
+
+/// Largest error `--verify` accepts between the GPU's heights and the f64 reference.
+pub const VERIFY_TOLERANCE: f64 = 1e-5;
+
+/// Reads back the heights of frame `last` through Vulkan and compares them with the CPU
+/// reference at the same time.
+pub fn verify(renderer: &Renderer, cli: &Cli, last: u64) -> Result<()> {
+    let slot = (last % renderer.slots().len() as u64) as usize;
+    let heights = renderer.read_back_heights(slot)?;
+    let time = crate::sinewave::wrap_time(frame_time(cli, last, Instant::now()));
+    let slots = renderer.slots();
+    let err = crate::sinewave::max_abs_error(&heights, slots.width, slots.height, time);
+    println!(
+        "verify: frame {last}, slot {slot}, {}x{} heights, max abs error {err:.3e} (tolerance {VERIFY_TOLERANCE:e})",
+        slots.width, slots.height
+    );
+    anyhow::ensure!(err <= VERIFY_TOLERANCE, "verify failed: max abs error {err:e} exceeds {VERIFY_TOLERANCE:e}");
+    Ok(())
 }

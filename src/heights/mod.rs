@@ -9,6 +9,7 @@
 //! After the draw the renderer releases the slot back to the external family.
 
 pub mod cpu;
+pub mod hip;
 
 use ash::vk;
 

@@ -10,6 +10,9 @@
 //! and releases it back after the draw, as the Vulkan spec asks for memory that another
 //! API writes ("Queue Family Ownership Transfer", VK_QUEUE_FAMILY_EXTERNAL).
 
+pub mod hip_slots;
+pub mod sync;
+
 use std::sync::Arc;
 
 use anyhow::{Context, Result};

@@ -108,8 +108,13 @@ impl Instance {
         }
 
         // SAFETY: create_info and everything it points to live until the call returns.
-        let raw = unsafe { entry.create_instance(&create_info, None) }
-            .with_context(|| format!("vkCreateInstance failed (extensions: {:?})", options.surface_extensions))?;
+        let raw = unsafe { entry.create_instance(&create_info, None) }.map_err(|e| match e {
+            vk::Result::ERROR_INCOMPATIBLE_DRIVER => anyhow::anyhow!(
+                "vkCreateInstance: no Vulkan 1.3 driver found (ERROR_INCOMPATIBLE_DRIVER): install your GPU's \
+                 Vulkan driver, or mesa-vulkan-drivers for a CPU device"
+            ),
+            e => anyhow::anyhow!("vkCreateInstance failed: {e} (extensions: {:?})", options.surface_extensions),
+        })?;
 
         let mut instance = Instance { entry, raw, debug: None, counters, surface_ext: None };
         if options.validation {

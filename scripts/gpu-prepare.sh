@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs HERE (the build machine): builds the release binary and gathers what the NVIDIA
+# machine needs into .gpu/ (git-ignored via .git/info/exclude), to be named in the device
+# tool's `carry`. Then, on the device: `bash scripts/gpu-run.sh [verify|bench|...]`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release
+rm -rf .gpu && mkdir -p .gpu
+cp target/release/hip-vulkan-sinewave .gpu/
+cp ../shared/vulkan-loader/*.deb .gpu/
+grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+du -sh .gpu

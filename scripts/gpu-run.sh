@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs ON the NVIDIA GPU machine, from the repository root, with .gpu/ carried over
+# (see scripts/gpu-prepare.sh): unpacks the Vulkan loader and validation layers, builds the
+# HIP-on-CUDA shim and the kernel with nvcc, then runs the requested checks.
+# Output files go to $OUT (the device tool returns them).
+#   bash scripts/gpu-run.sh verify   # every sync strategy, validation on, --verify
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-verify}
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+
+for f in .gpu/*.deb; do dpkg -x "$f" /; done
+ldconfig
+if ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json; do
+    [ -f "$icd" ] && export VK_DRIVER_FILES=$icd && break
+  done
+fi
+export PATH=/usr/local/cuda/bin:$PATH
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+nvcc --version | tail -2
+
+bash scripts/build-nvidia.sh .gpu/nv
+export HIP_RUNTIME_LIBRARY=$PWD/.gpu/nv/libamdhip64.so
+BIN=.gpu/hip-vulkan-sinewave
+KERNEL=.gpu/nv/sinewave.fatbin
+export RUST_LOG=${RUST_LOG:-info}
+
+case "$what" in
+  verify)
+    status=0
+    for sync in timeline binary host serial; do
+      echo "=== --sync $sync"
+      if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$sync" --validation --verify \
+           --grid 1024x1024 --size 1280x720 --frames 240 --time 0.5 --time-step 0.0166 \
+           2>&1 | tee "$OUT/verify-$sync.log"; then
+        echo "=== $sync: ok"
+      else
+        echo "=== $sync: FAILED"; status=1
+      fi
+    done
+    $BIN --headless --heights hip --kernel "$KERNEL" --frames 3 --time 1.0 --size 1280x720 \
+      --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
+    exit $status
+    ;;
+  *)
+    shift
+    $BIN "$@"
+    ;;
+esac

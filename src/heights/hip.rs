@@ -1,0 +1,256 @@
+//! The HIP kernel as a height source: `kernels/sinewave.hip`, compiled at build time
+//! (or loaded with `--kernel`), writes each slot through its imported device pointer;
+//! a [`SyncStrategy`] hands the slot between the APIs.
+
+use std::ffi::c_void;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use ash::vk;
+
+use super::{FrameHeights, HeightSource, SubmitSync};
+use crate::hip;
+use crate::interop::hip_slots::HipSlots;
+use crate::interop::sync::{self, SyncKind, SyncRequest, SyncStrategy};
+use crate::interop::{acquire_from_external, HeightSlots};
+use crate::vulkan::{Device, DeviceSelection, PciAddress};
+
+/// Name of the kernel's entry point (`extern "C"` in `kernels/sinewave.hip`).
+pub const KERNEL_NAME: &str = "sinewave";
+
+/// HIP, opened before Vulkan so that Vulkan can pick the same GPU.
+pub struct HipSetup {
+    pub hip: hip::Hip,
+    pub device: hip::DeviceInfo,
+}
+
+impl HipSetup {
+    /// Loads the HIP runtime and picks HIP device 0 (`HIP_VISIBLE_DEVICES` /
+    /// `CUDA_VISIBLE_DEVICES` choose which GPU that is).
+    pub fn open() -> Result<Self> {
+        let hip = hip::Hip::load().context("--heights hip needs the HIP runtime")?;
+        let devices = hip.devices().context(
+            "HIP found no usable GPU. --heights hip needs an AMD GPU with ROCm or an NVIDIA GPU with CUDA \
+             (and the HIP-on-CUDA shim, see README); --heights cpu runs on any Vulkan device",
+        )?;
+        let device = devices.into_iter().next().context("HIP reports no devices; --heights cpu runs without a GPU")?;
+        hip.set_device(device.ordinal).with_context(|| format!("hipSetDevice({})", device.ordinal))?;
+        log::info!(
+            "hip device {}: {} ({}, uuid {}, pci {})",
+            device.ordinal,
+            device.name,
+            device.arch,
+            crate::vulkan::device::uuid_string(&device.uuid),
+            PciAddress { domain: device.pci.domain, bus: device.pci.bus, device: device.pci.device }
+        );
+        Ok(Self { hip, device })
+    }
+
+    /// The Vulkan device to use: the HIP device, unless `--device` names one.
+    pub fn vulkan_selection(&self, override_index: Option<usize>) -> DeviceSelection {
+        match override_index {
+            Some(i) => DeviceSelection::Index(i),
+            None => DeviceSelection::Identity {
+                uuid: self.device.uuid,
+                pci: Some(PciAddress {
+                    domain: self.device.pci.domain,
+                    bus: self.device.pci.bus,
+                    device: self.device.pci.device,
+                }),
+            },
+        }
+    }
+}
+
+/// Block shape for a grid `width` wide: 256 threads, as wide as the rows allow, so that a
+/// warp/wavefront writes contiguous memory.
+pub fn block_shape(width: u32) -> [u32; 3] {
+    let x = width.next_power_of_two().clamp(32, 256);
+    [x, 256 / x, 1]
+}
+
+/// Blocks needed to cover `width × height` with `block`.
+pub fn grid_shape(width: u32, height: u32, block: [u32; 3]) -> [u32; 3] {
+    [width.div_ceil(block[0]), height.div_ceil(block[1]), 1]
+}
+
+/// The kernel's code object: `--kernel FILE` or the one embedded at build time.
+pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
+    match path {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read --kernel {}", p.display()))?;
+            if bytes.is_empty() {
+                bail!("--kernel {}: the file is empty; it must be a HIP code object (hipcc --genco) or an NVIDIA fatbin/cubin/PTX", p.display());
+            }
+            Ok(bytes)
+        }
+        None if hip::EMBEDDED_KERNEL.is_empty() => bail!(
+            "this binary carries no HIP kernel ({}). Rebuild with hipcc (ROCm) or nvcc (CUDA) on the PATH, \
+             or pass --kernel FILE with a code object built elsewhere (scripts/build-nvidia.sh builds one for NVIDIA)",
+            hip::EMBEDDED_KERNEL_DESCRIPTION
+        ),
+        None => Ok(hip::EMBEDDED_KERNEL.to_vec()),
+    }
+}
+
+/// Heights written by the HIP kernel straight into the Vulkan buffers.
+///
+/// Field order is drop order: the sync strategy (its HIP semaphore imports, then its
+/// Vulkan semaphores) and the slot imports go before the stream, module and runtime.
+pub struct HipHeights {
+    strategy: Box<dyn SyncStrategy>,
+    slots: HipSlots,
+    module: hip::Module,
+    stream: hip::Stream,
+    hip: hip::Hip,
+    device: Arc<Device>,
+    width: u32,
+    height: u32,
+    block: [u32; 3],
+    grid: [u32; 3],
+}
+
+impl HipHeights {
+    /// Imports the height slots, loads the kernel and sets up the sync strategy.
+    pub fn new(
+        setup: &HipSetup,
+        device: &Arc<Device>,
+        slots: &HeightSlots,
+        request: SyncRequest,
+        kernel: &[u8],
+    ) -> Result<Self> {
+        let hip = setup.hip.clone();
+        let module = hip::Module::load_data(&hip, kernel).context(
+            "loading the sinewave kernel: is it built for this GPU? (AMD: hipcc --genco --offload-arch=<your gfx>; \
+             NVIDIA: scripts/build-nvidia.sh)",
+        )?;
+        module.function(KERNEL_NAME).with_context(|| format!("the kernel image has no '{KERNEL_NAME}' function"))?;
+        let stream = hip::Stream::new(&hip)?;
+        let imported = HipSlots::import(&hip, slots)?;
+        let k = slots.len();
+        let (strategy, kind, passed_over): (Box<dyn SyncStrategy>, SyncKind, _) = sync::select(request, |kind| {
+            Ok(match kind {
+                SyncKind::Timeline => {
+                    Box::new(sync::timeline::TimelineSync::new(&hip, device, k)?) as Box<dyn SyncStrategy>
+                }
+                SyncKind::Binary => Box::new(sync::binary::BinarySync::new(&hip, device, k)?),
+                SyncKind::Host => Box::new(sync::host::HostSync::new(&hip, k)?),
+                SyncKind::Serial => {
+                    if k != 1 {
+                        bail!("serial uses one height buffer; run it with --frames-in-flight 1");
+                    }
+                    Box::new(sync::serial::SerialSync::new(device))
+                }
+            })
+        })?;
+        for why in &passed_over {
+            log::info!("sync: passed over {why}");
+        }
+        log::info!(
+            "sync strategy: {kind} ({}), {k} frame(s) in flight",
+            match (request, kind) {
+                (SyncRequest::Auto, _) if passed_over.is_empty() => "auto: the best strategy, accepted by this runtime",
+                (SyncRequest::Auto, _) => "auto: the best strategy this runtime accepts",
+                _ => "requested with --sync",
+            }
+        );
+        let block = block_shape(slots.width);
+        let grid = grid_shape(slots.width, slots.height, block);
+        Ok(Self {
+            strategy,
+            slots: imported,
+            module,
+            stream,
+            hip,
+            device: device.clone(),
+            width: slots.width,
+            height: slots.height,
+            block,
+            grid,
+        })
+    }
+
+    pub fn sync_kind(&self) -> SyncKind {
+        self.strategy.kind()
+    }
+
+    /// The HIP runtime this source uses.
+    pub fn hip(&self) -> &hip::Hip {
+        &self.hip
+    }
+}
+
+impl HeightSource for HipHeights {
+    fn name(&self) -> &str {
+        "hip"
+    }
+
+    fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
+        self.strategy.before_write(&self.stream, frame.frame, frame.slot)?;
+        let mut ptr = self.slots.mapped[frame.slot].device_ptr();
+        let (mut width, mut height, mut time) = (self.width, self.height, frame.time);
+        let mut args: [*mut c_void; 4] = [
+            (&mut ptr as *mut *mut c_void).cast(),
+            (&mut width as *mut u32).cast(),
+            (&mut height as *mut u32).cast(),
+            (&mut time as *mut f32).cast(),
+        ];
+        // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)`; `ptr`
+        // maps a slot of width×height f32, and the grid covers exactly that range with a
+        // bounds check in the kernel; the strategy made the slot free before the launch.
+        let function = self.module.function(KERNEL_NAME)?;
+        unsafe { function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
+            .context("launching the sinewave kernel")?;
+        self.strategy.after_write(&self.stream, frame.frame, frame.slot, sync)?;
+        acquire_from_external(
+            &self.device,
+            frame.cmd,
+            frame.slots.buffers[frame.slot].raw,
+            vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
+            vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
+        );
+        Ok(())
+    }
+
+    fn submitted(&mut self, frame: u64, slot: usize) -> Result<()> {
+        self.strategy.after_submit(frame, slot)
+    }
+}
+
+impl Drop for HipHeights {
+    fn drop(&mut self) {
+        // HIP must be idle before its imports go (the renderer has idled Vulkan already).
+        if let Err(e) = self.stream.synchronize() {
+            log::warn!("hipStreamSynchronize at shutdown: {e:#}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_and_grid_cover_the_heights() {
+        assert_eq!(block_shape(1024), [256, 1, 1]);
+        assert_eq!(block_shape(100), [128, 2, 1]);
+        assert_eq!(block_shape(2), [32, 8, 1]);
+        for (w, h) in [(1024, 1024), (100, 7), (2, 2), (4097, 3)] {
+            let b = block_shape(w);
+            assert_eq!(b[0] * b[1] * b[2], 256);
+            let g = grid_shape(w, h, b);
+            assert!(g[0] * b[0] >= w && g[1] * b[1] >= h);
+            assert!((g[0] - 1) * b[0] < w && (g[1] - 1) * b[1] < h, "no block entirely outside");
+        }
+    }
+
+    #[test]
+    fn empty_kernel_file_is_refused() {
+        let path = std::env::temp_dir().join(format!("hvs-empty-kernel-{}", std::process::id()));
+        std::fs::write(&path, b"").unwrap();
+        let e = kernel_image(Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        let _ = std::fs::remove_file(path);
+    }
+}

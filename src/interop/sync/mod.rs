@@ -1,0 +1,151 @@
+//! How HIP and Vulkan hand each height slot to each other: the synchronisation
+//! strategies, one type each behind [`SyncStrategy`].
+//!
+//! | strategy | HIP → Vulkan ("heights ready") | Vulkan → HIP ("slot free") | frames in flight |
+//! |---|---|---|---|
+//! | [`timeline`] | timeline `sim`, value `f+1` | timeline `draw`, value `f+1` | K |
+//! | [`binary`] | binary `ready[slot]` | binary `drawn[slot]` | K |
+//! | [`host`] | CPU waits a HIP event, then submits | frame fence (CPU) | K |
+//! | [`serial`] | `hipStreamSynchronize` | `vkDeviceWaitIdle` | 1 |
+//!
+//! In every strategy the CPU waits for frame `f−K`'s fence before frame `f` reuses its
+//! slot and command buffer. The semaphore strategies never block the CPU on HIP; `host`
+//! blocks it only on the kernel of the frame it is about to submit, while Vulkan may still
+//! be drawing the previous frame; `serial` (the scheme of the ROCm docs) idles both.
+
+pub mod binary;
+pub mod host;
+pub mod serial;
+pub mod timeline;
+
+use std::fmt;
+
+use anyhow::Result;
+
+use crate::heights::SubmitSync;
+use crate::hip;
+
+/// The strategies, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum SyncKind {
+    /// Two timeline semaphores shared by both APIs (needs HIP timeline import: CUDA).
+    Timeline,
+    /// A pair of binary semaphores per slot (needs HIP external semaphores).
+    Binary,
+    /// No shared semaphores: the CPU waits on a HIP event per slot (AMD on Linux).
+    Host,
+    /// One slot, each API idles while the other works (the ROCm docs' scheme; baseline).
+    Serial,
+}
+
+impl fmt::Display for SyncKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SyncKind::Timeline => "timeline",
+            SyncKind::Binary => "binary",
+            SyncKind::Host => "host",
+            SyncKind::Serial => "serial",
+        })
+    }
+}
+
+/// `--sync`: a strategy, or `auto` (the best one the runtime accepts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncRequest {
+    Auto,
+    Timeline,
+    Binary,
+    Host,
+    Serial,
+}
+
+impl SyncRequest {
+    /// Strategies to try, best first. `auto` falls back down the list; an explicit
+    /// choice is tried alone, so a user who asked for `timeline` gets an error, not `host`.
+    pub fn candidates(self) -> &'static [SyncKind] {
+        match self {
+            SyncRequest::Auto => &[SyncKind::Timeline, SyncKind::Binary, SyncKind::Host],
+            SyncRequest::Timeline => &[SyncKind::Timeline],
+            SyncRequest::Binary => &[SyncKind::Binary],
+            SyncRequest::Host => &[SyncKind::Host],
+            SyncRequest::Serial => &[SyncKind::Serial],
+        }
+    }
+}
+
+/// Tries `request`'s candidates in order with `make`, returning the first that works and
+/// the reasons the better ones were passed over (for the log).
+pub fn select<T>(
+    request: SyncRequest,
+    mut make: impl FnMut(SyncKind) -> Result<T>,
+) -> Result<(T, SyncKind, Vec<String>)> {
+    let mut passed_over = Vec::new();
+    for &kind in request.candidates() {
+        match make(kind) {
+            Ok(made) => return Ok((made, kind, passed_over)),
+            Err(e) if request == SyncRequest::Auto => passed_over.push(format!("{kind}: {e:#}")),
+            Err(e) => return Err(e.context(format!("--sync {kind} is not available here"))),
+        }
+    }
+    anyhow::bail!("no synchronisation strategy works here:\n  {}", passed_over.join("\n  "))
+}
+
+/// One frame's hand-over of one slot between HIP and Vulkan.
+///
+/// The HIP height source calls, for frame `f` writing slot `s`:
+/// 1. [`before_write`](Self::before_write) — enqueue on the HIP stream whatever makes
+///    the slot free (Vulkan's draw of frame `f−K` done);
+/// 2. the kernel launch;
+/// 3. [`after_write`](Self::after_write) — enqueue the "heights ready" signal and add to
+///    `sync` what Vulkan's submission must wait on and signal;
+/// 4. after Vulkan's submission, [`after_submit`](Self::after_submit).
+pub trait SyncStrategy {
+    fn kind(&self) -> SyncKind;
+    fn before_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize) -> Result<()>;
+    fn after_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize, sync: &mut SubmitSync) -> Result<()>;
+    fn after_submit(&mut self, _frame: u64, _slot: usize) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::anyhow;
+
+    #[test]
+    fn auto_takes_the_first_that_works_and_says_why() {
+        let (made, kind, why) = select(SyncRequest::Auto, |k| match k {
+            SyncKind::Timeline => Err(anyhow!("hipImportExternalSemaphore failed: hipErrorInvalidValue")),
+            SyncKind::Binary => Err(anyhow!("not supported")),
+            other => Ok(other),
+        })
+        .unwrap();
+        assert_eq!((made, kind), (SyncKind::Host, SyncKind::Host));
+        assert_eq!(why.len(), 2);
+        assert!(why[0].starts_with("timeline: hipImportExternalSemaphore failed"));
+    }
+
+    #[test]
+    fn auto_prefers_timeline_and_never_picks_serial() {
+        let (_, kind, why) = select(SyncRequest::Auto, Ok).unwrap();
+        assert_eq!(kind, SyncKind::Timeline);
+        assert!(why.is_empty());
+        assert!(!SyncRequest::Auto.candidates().contains(&SyncKind::Serial));
+    }
+
+    #[test]
+    fn explicit_choice_does_not_fall_back() {
+        let e = select(SyncRequest::Binary, |_| Err::<(), _>(anyhow!("import failed"))).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.contains("--sync binary is not available here") && text.contains("import failed"), "{text}");
+        let (_, kind, _) = select(SyncRequest::Serial, Ok).unwrap();
+        assert_eq!(kind, SyncKind::Serial);
+    }
+
+    #[test]
+    fn auto_with_nothing_working_lists_every_reason() {
+        let e = select(SyncRequest::Auto, |k| Err::<(), _>(anyhow!("{k} broken"))).unwrap_err().to_string();
+        assert!(e.contains("timeline: timeline broken") && e.contains("host: host broken"), "{e}");
+    }
+}

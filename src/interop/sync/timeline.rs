@@ -1,0 +1,74 @@
+//! `timeline`: two timeline semaphores, created exportable by Vulkan and imported into HIP.
+//!
+//! - `sim`: HIP signals `f+1` once the kernel of frame `f` has written its slot;
+//!   Vulkan's submission of frame `f` waits for `sim ≥ f+1` before vertex input.
+//! - `draw`: Vulkan signals `f+1` once frame `f`'s draw is done; HIP waits for
+//!   `draw ≥ f−K+1` (frame `f−K`, the slot's previous user) before writing.
+//!
+//! Values only grow, so one pair of semaphores serves every slot and frame.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use ash::vk;
+
+use super::{SyncKind, SyncStrategy};
+use crate::heights::SubmitSync;
+use crate::hip;
+use crate::vulkan::export::{ExportableSemaphore, SemaphoreKind};
+use crate::vulkan::Device;
+
+pub struct TimelineSync {
+    // HIP imports first: they are dropped before the Vulkan semaphores they came from.
+    sim_hip: hip::ExternalSemaphore,
+    draw_hip: hip::ExternalSemaphore,
+    /// Signalled by HIP (value f+1 after frame f's kernel), waited on by Vulkan.
+    sim: ExportableSemaphore,
+    /// Signalled by Vulkan (value f+1 after frame f's draw), waited on by HIP.
+    draw: ExportableSemaphore,
+    frames_in_flight: u64,
+}
+
+impl TimelineSync {
+    pub fn new(hip: &hip::Hip, device: &Arc<Device>, frames_in_flight: usize) -> Result<Self> {
+        let sim = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'sim'")?;
+        let draw = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'draw'")?;
+        let sim_hip = hip::ExternalSemaphore::import_opaque_fd(hip, sim.export()?, hip::SemaphoreKind::Timeline)
+            .context("importing timeline semaphore 'sim' into HIP")?;
+        let draw_hip = hip::ExternalSemaphore::import_opaque_fd(hip, draw.export()?, hip::SemaphoreKind::Timeline)
+            .context("importing timeline semaphore 'draw' into HIP")?;
+        Ok(Self { sim_hip, draw_hip, sim, draw, frames_in_flight: frames_in_flight as u64 })
+    }
+}
+
+impl SyncStrategy for TimelineSync {
+    fn kind(&self) -> SyncKind {
+        SyncKind::Timeline
+    }
+
+    fn before_write(&mut self, stream: &hip::Stream, frame: u64, _slot: usize) -> Result<()> {
+        // Frame f−K drew from this slot; its draw signalled draw = f−K+1.
+        if frame >= self.frames_in_flight {
+            let value = frame - self.frames_in_flight + 1;
+            stream.wait_external_semaphores(&[(&self.draw_hip, value)]).context("HIP waiting for Vulkan's draw")?;
+        }
+        Ok(())
+    }
+
+    fn after_write(&mut self, stream: &hip::Stream, frame: u64, _slot: usize, sync: &mut SubmitSync) -> Result<()> {
+        stream.signal_external_semaphores(&[(&self.sim_hip, frame + 1)]).context("HIP signalling 'heights ready'")?;
+        sync.waits.push(
+            vk::SemaphoreSubmitInfo::default()
+                .semaphore(self.sim.raw)
+                .value(frame + 1)
+                .stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT),
+        );
+        sync.signals.push(
+            vk::SemaphoreSubmitInfo::default()
+                .semaphore(self.draw.raw)
+                .value(frame + 1)
+                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
+        );
+        Ok(())
+    }
+}
