@@ -6,7 +6,11 @@ use std::path::Path;
 /// Compiles every shader the renderer embeds. A shader that does not parse or validate
 /// fails the build with naga's message, file and stage.
 pub fn compile_all() {
-    for (file, stage) in [("grid.vert", naga::ShaderStage::Vertex), ("grid.frag", naga::ShaderStage::Fragment)] {
+    for (file, stage) in [
+        ("grid.vert", naga::ShaderStage::Vertex),
+        ("grid.frag", naga::ShaderStage::Fragment),
+        ("sinewave.comp", naga::ShaderStage::Compute),
+    ] {
         compile(file, stage);
     }
 }

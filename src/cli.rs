@@ -108,6 +108,8 @@ pub enum HeightsSource {
     Cpu,
     /// The HIP kernel, writing straight into the exported Vulkan buffers.
     Hip,
+    /// A Vulkan compute shader (no HIP; the baseline the interop is measured against).
+    Vulkan,
 }
 
 /// The animated sinewave grid, rendered by Vulkan, heights written by HIP (or the CPU).
@@ -198,6 +200,7 @@ impl Cli {
         match self.heights {
             HeightsSource::Cpu => "cpu",
             HeightsSource::Hip => "hip",
+            HeightsSource::Vulkan => "vulkan",
         }
     }
 

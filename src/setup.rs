@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::{Cli, HeightsSource, SyncRequest};
 use crate::heights::cpu::CpuHeights;
 use crate::heights::hip::{kernel_image, HipHeights, HipSetup};
+use crate::heights::vulkan_compute::ComputeHeights;
 use crate::renderer::{Presentation, Renderer, RendererOptions};
 use crate::vulkan::DeviceSelection;
 
@@ -27,7 +28,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             let kernel = kernel_image(cli.kernel.as_deref())?;
             Some((HipSetup::open()?, kernel))
         }
-        HeightsSource::Cpu => None,
+        HeightsSource::Cpu | HeightsSource::Vulkan => None,
     };
     let options = RendererOptions {
         grid_width: cli.grid.width,
@@ -44,6 +45,10 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     let mut renderer = Renderer::new(&options, presentation)?;
     renderer.wireframe = cli.wireframe && renderer.device().wireframe_supported;
     match hip {
+        None if cli.heights == HeightsSource::Vulkan => {
+            let source = ComputeHeights::new(renderer.device(), renderer.slots())?;
+            renderer.set_height_source(Box::new(source))?;
+        }
         None => {
             let source = CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?;
             renderer.set_height_source(Box::new(source))?;

@@ -8,7 +8,15 @@ fn headless_writes_a_png_of_the_requested_size() {
     let dir = scratch_dir("png");
     let path = dir.join("out.png");
     let out = run_demo(&[
-        "--headless", "--frames", "3", "--size", "333x177", "--grid", "48x40", "--validation", "--screenshot",
+        "--headless",
+        "--frames",
+        "3",
+        "--size",
+        "333x177",
+        "--grid",
+        "48x40",
+        "--validation",
+        "--screenshot",
         path.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
@@ -20,7 +28,10 @@ fn headless_writes_a_png_of_the_requested_size() {
     assert_eq!(info.color_type, png::ColorType::Rgba);
     // The log says which device and that validation was on.
     let err = stderr(&out);
-    assert!(err.contains("using vulkan device") && err.contains("validation: VK_LAYER_KHRONOS_validation enabled"), "{err}");
+    assert!(
+        err.contains("using vulkan device") && err.contains("validation: VK_LAYER_KHRONOS_validation enabled"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -48,7 +59,10 @@ fn a_grid_larger_than_gpu_memory_is_refused_before_allocating() {
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
     if !out.status.success() {
-        assert!(err.contains("needs") && err.contains("MiB of GPU memory") || err.contains("out of GPU memory"), "{err}");
+        assert!(
+            err.contains("needs") && err.contains("MiB of GPU memory") || err.contains("out of GPU memory"),
+            "{err}"
+        );
     }
 }
 

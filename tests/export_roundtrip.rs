@@ -30,8 +30,10 @@ fn copy(device: &Arc<Device>, pool: &CommandPool, src: vk::Buffer, dst: vk::Buff
 
 #[test]
 fn exported_height_buffer_reads_back_in_a_second_device() {
-    let instance = Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
-    let physical = device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let instance =
+        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
+    let physical =
+        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
     let writer = Device::new(instance.clone(), physical.clone(), None).expect("first device");
     let reader = Device::new(instance.clone(), physical, None).expect("second device");
 
@@ -43,20 +45,27 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
 
     // Device 1 writes the heights through a staging copy.
     let pool1 = CommandPool::new(&writer, vk::CommandPoolCreateFlags::empty()).expect("pool");
-    let mut staging = Buffer::host_visible(&writer, bytes, vk::BufferUsageFlags::TRANSFER_SRC, "staging").expect("staging");
+    let mut staging =
+        Buffer::host_visible(&writer, bytes, vk::BufferUsageFlags::TRANSFER_SRC, "staging").expect("staging");
     staging.write(&expected).expect("write staging");
     copy(&writer, &pool1, staging.raw, slots.buffers[0].raw, bytes);
 
     // Device 2 imports the fd and copies the heights to its own host buffer.
     let exported = slots.export(0).expect("export fd");
     assert_eq!(exported.buffer_size, bytes);
-    let imported = ImportedBuffer::import(&reader, exported, HEIGHT_BUFFER_USAGE).expect("import into the second device");
+    let imported =
+        ImportedBuffer::import(&reader, exported, HEIGHT_BUFFER_USAGE).expect("import into the second device");
     let pool2 = CommandPool::new(&reader, vk::CommandPoolCreateFlags::empty()).expect("pool");
-    let mut readback = Buffer::host_visible(&reader, bytes, vk::BufferUsageFlags::TRANSFER_DST, "readback").expect("readback");
+    let mut readback =
+        Buffer::host_visible(&reader, bytes, vk::BufferUsageFlags::TRANSFER_DST, "readback").expect("readback");
     copy(&reader, &pool2, imported.raw, readback.raw, bytes);
 
-    let got: Vec<f32> =
-        readback.mapped_bytes().unwrap().chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let got: Vec<f32> = readback
+        .mapped_bytes()
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     assert_eq!(got, expected, "the second device sees exactly what the first wrote");
     drop((imported, pool2, readback, pool1, staging, slots));
     assert_eq!(instance.validation_counts(), (0, 0), "validation layer messages");
@@ -66,7 +75,8 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
 fn each_export_is_a_new_descriptor() {
     use std::os::fd::AsRawFd;
     let instance = Arc::new(Instance::new(&InstanceOptions::default()).expect("instance"));
-    let physical = device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let physical =
+        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
     let device = Device::new(instance, physical, None).expect("device");
     let slots = HeightSlots::new(&device, 16, 16, 2).expect("slots");
     let a = slots.export(0).expect("export");

@@ -29,7 +29,8 @@ fn renderer(frames_in_flight: u32) -> Renderer {
         device: DeviceSelection::Best,
         present_mode: vk::PresentModeKHR::FIFO,
     };
-    let mut r = Renderer::new(&options, Presentation::Offscreen { extent: SIZE }).expect("offscreen renderer on this machine's Vulkan device");
+    let mut r = Renderer::new(&options, Presentation::Offscreen { extent: SIZE })
+        .expect("offscreen renderer on this machine's Vulkan device");
     assert!(r.validation_enabled(), "the validation layer must be on for these tests");
     let source = CpuHeights::new(r.device(), GRID.0, GRID.1, r.slots().len()).expect("CPU height source");
     r.set_height_source(Box::new(source)).expect("set source");
@@ -91,7 +92,8 @@ fn heights_in_every_slot_match_the_cpu_reference() {
         assert!(err < 1e-5, "slot {slot}: max abs error {err}");
     }
     // Slot 0 does not hold slot 1's heights: each frame wrote its own slot.
-    let other = sinewave::max_abs_error(&r.read_back_heights(0).unwrap(), GRID.0, GRID.1, sinewave::wrap_time(times[1]));
+    let other =
+        sinewave::max_abs_error(&r.read_back_heights(0).unwrap(), GRID.0, GRID.1, sinewave::wrap_time(times[1]));
     assert!(other > 0.1, "slot 0 unexpectedly matches frame 1's time");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
@@ -110,5 +112,23 @@ fn wireframe_renders_differently_and_cleanly() {
     let lines = r.read_back_image().expect("read back");
     let (outliers, _) = compare(&filled, &lines);
     assert!(outliers > 1000, "wireframe should look different ({outliers} pixels differ)");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn vulkan_compute_heights_match_the_cpu_reference() {
+    use hip_vulkan_sinewave::heights::vulkan_compute::ComputeHeights;
+    let mut r = renderer(2);
+    let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+    let camera = OrbitCamera::default();
+    for t in [0.25, 3.5] {
+        r.render(t, &camera).expect("render");
+    }
+    for (slot, t) in [(0, 0.25), (1, 3.5)] {
+        let heights = r.read_back_heights(slot).expect("read back heights");
+        let err = sinewave::max_abs_error(&heights, GRID.0, GRID.1, sinewave::wrap_time(t));
+        assert!(err < 1e-5, "slot {slot}: max abs error {err}");
+    }
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }

@@ -10,6 +10,7 @@
 
 pub mod cpu;
 pub mod hip;
+pub mod vulkan_compute;
 
 use ash::vk;
 

@@ -1,14 +1,49 @@
-//! The seam between the two APIs: the height buffers both of them use.
+//! The seam between the two APIs: the height buffers both of them use, and how they
+//! hand them to each other.
+//!
+//! ## The interop steps, and where each one is
+//!
+//! These follow the steps of the ROCm "HIP–Vulkan interop" documentation:
+//!
+//! 1. **Export memory from Vulkan.** Create the buffer with
+//!    `VkExternalMemoryBufferCreateInfo(OPAQUE_FD)`, allocate with
+//!    `VkExportMemoryAllocateInfo` (dedicated when the driver asks), get the fd with
+//!    `vkGetMemoryFdKHR`: [`crate::vulkan::export::ExportableBuffer`], [`HeightSlots::export`].
+//! 2. **Import the memory into HIP.** `hipImportExternalMemory` with a full-size,
+//!    zero-filled descriptor, the allocation size and the dedicated flag; the fd becomes
+//!    HIP's only on success: [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
+//! 3. **Map it to a device pointer.** `hipExternalMemoryGetMappedBuffer`:
+//!    [`crate::hip::ExternalMemory::map_buffer`], which consumes the import so the pointer is
+//!    freed before the memory is destroyed.
+//! 4. **Export and import semaphores.** Timeline or binary semaphores created with
+//!    `VkExportSemaphoreCreateInfo(OPAQUE_FD)`, `vkGetSemaphoreFdKHR`,
+//!    `hipImportExternalSemaphore`: [`crate::vulkan::export::ExportableSemaphore`],
+//!    [`sync::timeline::TimelineSync::new`], [`sync::binary::BinarySync::new`].
+//! 5. **HIP waits until Vulkan is done with the buffer.** `hipWaitExternalSemaphoresAsync`:
+//!    [`sync::SyncStrategy::before_write`].
+//! 6. **Launch the kernel.** `hipModuleLaunchKernel` on the mapped pointer:
+//!    `HipHeights::produce` in [`crate::heights::hip`].
+//! 7. **HIP signals that the heights are ready; Vulkan waits for it.**
+//!    `hipSignalExternalSemaphoresAsync`, and the semaphore in the frame's
+//!    `vkQueueSubmit2` wait list: [`sync::SyncStrategy::after_write`]; the buffer is
+//!    acquired from `VK_QUEUE_FAMILY_EXTERNAL` ([`acquire_from_external`]) before vertex
+//!    input reads it and released after the draw ([`release_to_external`]).
+//! 8. **Destroy, in order.** Both APIs idle, then the HIP semaphore imports, the mapped
+//!    pointers and memory imports, then the Vulkan semaphores and memory: the field order of
+//!    `HipHeights` and `Renderer` (see `docs/ARCHITECTURE.md`).
+//!
+//! Where the runtime cannot import semaphores (HIP on AMD/Linux), steps 4, 5 and 7 become
+//! the `host` strategy: a HIP event the CPU waits on, and the frame fence.
+//!
+//! ## Slots
 //!
 //! Vulkan creates `K` device-local height buffers ("slots", one per frame in flight)
 //! with exportable memory. Whoever writes the heights (a HIP kernel, the CPU through a
 //! staging copy, a Vulkan compute shader) writes slot `f mod K` for frame `f`; the draw
-//! of frame `f` reads it.
-//!
-//! Between frames a slot belongs to the *external* queue family: each frame's command
-//! buffer acquires it from `VK_QUEUE_FAMILY_EXTERNAL` before the vertex stage reads it
-//! and releases it back after the draw, as the Vulkan spec asks for memory that another
-//! API writes ("Queue Family Ownership Transfer", VK_QUEUE_FAMILY_EXTERNAL).
+//! of frame `f` reads it. Between frames a slot belongs to the *external* queue family:
+//! each frame's command buffer acquires it from `VK_QUEUE_FAMILY_EXTERNAL` before the
+//! vertex stage reads it and releases it back after the draw, as the Vulkan spec asks for
+//! memory that another API writes.
 
 pub mod hip_slots;
 pub mod sync;
