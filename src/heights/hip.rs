@@ -30,10 +30,21 @@ impl HipSetup {
     /// `CUDA_VISIBLE_DEVICES` choose which GPU that is).
     pub fn open() -> Result<Self> {
         let hip = hip::Hip::load().context("--heights hip needs the HIP runtime")?;
-        let devices = hip.devices().context(
-            "HIP found no usable GPU. --heights hip needs an AMD GPU with ROCm or an NVIDIA GPU with CUDA \
-             (and the HIP-on-CUDA shim, see README); --heights cpu runs on any Vulkan device",
-        )?;
+        let devices = hip.devices().map_err(|e| {
+            let hint = if e.is_no_device() && !hip.is_nvidia_shim() {
+                format!(
+                    " The runtime loaded was {}; on an NVIDIA GPU, build the HIP-on-CUDA shim \
+                     (scripts/build-nvidia.sh OUT) and set HIP_RUNTIME_LIBRARY=OUT/libamdhip64.so.",
+                    hip.library_path().display()
+                )
+            } else {
+                String::new()
+            };
+            anyhow::anyhow!(
+                "HIP found no usable GPU ({e}). --heights hip needs an AMD GPU with ROCm or an NVIDIA GPU with \
+                 CUDA; --heights cpu and --heights vulkan run on any Vulkan device.{hint}"
+            )
+        })?;
         let device = devices.into_iter().next().context("HIP reports no devices; --heights cpu runs without a GPU")?;
         hip.set_device(device.ordinal).with_context(|| format!("hipSetDevice({})", device.ordinal))?;
         log::info!(
@@ -97,11 +108,12 @@ pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
 /// Heights written by the HIP kernel straight into the Vulkan buffers.
 ///
 /// Field order is drop order: the sync strategy (its HIP semaphore imports, then its
-/// Vulkan semaphores) and the slot imports go before the stream, module and runtime.
+/// Vulkan semaphores) and the slot imports go before the kernel (which holds its module),
+/// the stream and the runtime.
 pub struct HipHeights {
     strategy: Box<dyn SyncStrategy>,
     slots: HipSlots,
-    module: hip::Module,
+    function: hip::Function,
     stream: hip::Stream,
     hip: hip::Hip,
     device: Arc<Device>,
@@ -125,7 +137,9 @@ impl HipHeights {
             "loading the sinewave kernel: is it built for this GPU? (AMD: hipcc --genco --offload-arch=<your gfx>; \
              NVIDIA: scripts/build-nvidia.sh)",
         )?;
-        module.function(KERNEL_NAME).with_context(|| format!("the kernel image has no '{KERNEL_NAME}' function"))?;
+        let function = module
+            .function(KERNEL_NAME)
+            .with_context(|| format!("the kernel image has no '{KERNEL_NAME}' function"))?;
         let stream = hip::Stream::new(&hip)?;
         let imported = HipSlots::import(&hip, slots)?;
         let k = slots.len();
@@ -160,7 +174,7 @@ impl HipHeights {
         Ok(Self {
             strategy,
             slots: imported,
-            module,
+            function,
             stream,
             hip,
             device: device.clone(),
@@ -199,8 +213,7 @@ impl HeightSource for HipHeights {
         // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)`; `ptr`
         // maps a slot of width×height f32, and the grid covers exactly that range with a
         // bounds check in the kernel; the strategy made the slot free before the launch.
-        let function = self.module.function(KERNEL_NAME)?;
-        unsafe { function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
+        unsafe { self.function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
             .context("launching the sinewave kernel")?;
         self.strategy.after_write(&self.stream, frame.frame, frame.slot, sync)?;
         acquire_from_external(

@@ -65,12 +65,15 @@ impl ComputeHeights {
                 )
                 .context("vkCreatePipelineLayout (compute heights)")?;
         }
-        let words = ash::util::read_spv(&mut std::io::Cursor::new(SINEWAVE_COMP)).context("sinewave.comp is not SPIR-V")?;
+        let words =
+            ash::util::read_spv(&mut std::io::Cursor::new(SINEWAVE_COMP)).context("sinewave.comp is not SPIR-V")?;
         // SAFETY: SPIR-V produced and validated by naga at build time.
         let module = unsafe { d.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None) }
             .context("vkCreateShaderModule (sinewave.comp)")?;
-        let stage =
-            vk::PipelineShaderStageCreateInfo::default().stage(vk::ShaderStageFlags::COMPUTE).module(module).name(c"main");
+        let stage = vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::COMPUTE)
+            .module(module)
+            .name(c"main");
         let info = vk::ComputePipelineCreateInfo::default().stage(stage).layout(this.layout);
         // SAFETY: the module and layout are alive; the module may be destroyed right after.
         let created = unsafe { d.create_compute_pipelines(vk::PipelineCache::null(), &[info], None) };
@@ -81,12 +84,18 @@ impl ComputeHeights {
         let count = slots.len() as u32;
         let sizes = [vk::DescriptorPoolSize { ty: vk::DescriptorType::STORAGE_BUFFER, descriptor_count: count }];
         // SAFETY: valid create info.
-        this.pool = unsafe { d.create_descriptor_pool(&vk::DescriptorPoolCreateInfo::default().max_sets(count).pool_sizes(&sizes), None) }
-            .context("vkCreateDescriptorPool (compute heights)")?;
+        this.pool = unsafe {
+            d.create_descriptor_pool(&vk::DescriptorPoolCreateInfo::default().max_sets(count).pool_sizes(&sizes), None)
+        }
+        .context("vkCreateDescriptorPool (compute heights)")?;
         let layouts = vec![this.set_layout; slots.len()];
         // SAFETY: the pool has room for one set per slot.
-        this.sets = unsafe { d.allocate_descriptor_sets(&vk::DescriptorSetAllocateInfo::default().descriptor_pool(this.pool).set_layouts(&layouts)) }
-            .context("vkAllocateDescriptorSets (compute heights)")?;
+        this.sets = unsafe {
+            d.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default().descriptor_pool(this.pool).set_layouts(&layouts),
+            )
+        }
+        .context("vkAllocateDescriptorSets (compute heights)")?;
         for (set, buffer) in this.sets.iter().zip(&slots.buffers) {
             let info = [vk::DescriptorBufferInfo { buffer: buffer.raw, offset: 0, range: vk::WHOLE_SIZE }];
             let write = vk::WriteDescriptorSet::default()
@@ -110,13 +119,32 @@ impl HeightSource for ComputeHeights {
         let d = &self.device;
         let buffer = frame.slots.buffers[frame.slot].raw;
         let push = Push { width: frame.slots.width, height: frame.slots.height, time: frame.time };
-        acquire_from_external(d, frame.cmd, buffer, vk::PipelineStageFlags2::COMPUTE_SHADER, vk::AccessFlags2::SHADER_STORAGE_WRITE);
+        acquire_from_external(
+            d,
+            frame.cmd,
+            buffer,
+            vk::PipelineStageFlags2::COMPUTE_SHADER,
+            vk::AccessFlags2::SHADER_STORAGE_WRITE,
+        );
         // SAFETY: cmd is recording; pipeline, layout and set are alive; the dispatch
         // covers width × height with a bounds check in the shader.
         unsafe {
             d.raw.cmd_bind_pipeline(frame.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
-            d.raw.cmd_bind_descriptor_sets(frame.cmd, vk::PipelineBindPoint::COMPUTE, self.layout, 0, &[self.sets[frame.slot]], &[]);
-            d.raw.cmd_push_constants(frame.cmd, self.layout, vk::ShaderStageFlags::COMPUTE, 0, bytemuck::bytes_of(&push));
+            d.raw.cmd_bind_descriptor_sets(
+                frame.cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                self.layout,
+                0,
+                &[self.sets[frame.slot]],
+                &[],
+            );
+            d.raw.cmd_push_constants(
+                frame.cmd,
+                self.layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                bytemuck::bytes_of(&push),
+            );
             d.raw.cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height, 1);
         }
         buffer_barrier(

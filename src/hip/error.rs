@@ -98,10 +98,7 @@ mod tests {
             name: "hipErrorInvalidValue".into(),
             message: "invalid argument".into(),
         };
-        assert_eq!(
-            e.to_string(),
-            "hipImportExternalMemory failed: hipErrorInvalidValue (invalid argument)"
-        );
+        assert_eq!(e.to_string(), "hipImportExternalMemory failed: hipErrorInvalidValue (invalid argument)");
         assert_eq!(e.code(), 1);
         assert!(e.is_unsupported());
         assert!(!e.is_no_device());

@@ -20,8 +20,7 @@ use std::path::PathBuf;
 use libloading::Library;
 
 pub use hip_runtime_sys::{
-    hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t,
-    hipModule_t, hipStream_t,
+    hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t, hipModule_t, hipStream_t,
 };
 
 /// A HIP status code (`hipError_t`), as the runtime returned it.
@@ -208,6 +207,9 @@ macro_rules! hip_api {
             )*
             /// Where the library was loaded from (for messages).
             pub path: PathBuf,
+            /// Whether the library is this project's HIP-on-CUDA shim (it
+            /// exports [`NVIDIA_SHIM_MARKER`]).
+            pub is_nvidia_shim: bool,
             _library: Library,
         }
 
@@ -229,7 +231,11 @@ macro_rules! hip_api {
                             .map_err(|e| (stringify!($name), e))?
                     };
                 )*
-                Ok(Api { $($name,)* path, _library: library })
+                // SAFETY: only the symbol's presence is checked; it is never called.
+                let is_nvidia_shim = unsafe {
+                    library.get::<unsafe extern "C" fn() -> c_int>(NVIDIA_SHIM_MARKER).is_ok()
+                };
+                Ok(Api { $($name,)* path, is_nvidia_shim, _library: library })
             }
         }
     };
@@ -290,6 +296,10 @@ hip_api! {
     fn hipDestroyExternalSemaphore(semaphore: hipExternalSemaphore_t) -> HipStatus;
 }
 
+/// Symbol exported only by the NVIDIA shim (`src/hip/nvidia/shim.cpp`):
+/// `int hip_vulkan_sinewave_nvidia_shim(void)`, returning the CUDA driver version.
+pub const NVIDIA_SHIM_MARKER: &[u8] = b"hip_vulkan_sinewave_nvidia_shim\0";
+
 /// Environment variable naming the HIP runtime library to load (a path).
 pub const LIBRARY_ENV: &str = "HIP_RUNTIME_LIBRARY";
 
@@ -298,13 +308,12 @@ pub const LIBRARY_NAMES: &[&str] = &["libamdhip64.so", "libamdhip64.so.6", "liba
 
 /// The candidates, in order: `$HIP_RUNTIME_LIBRARY` if set, then [`LIBRARY_NAMES`].
 pub fn library_candidates() -> Vec<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os(LIBRARY_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    candidates.extend(LIBRARY_NAMES.iter().map(|n| PathBuf::from(OsStr::new(n))));
-    candidates
+    // A library named explicitly is the only one tried: falling back to another runtime
+    // (say, a stray libamdhip64 on an NVIDIA machine) would hide the user's mistake.
+    match std::env::var_os(LIBRARY_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => vec![PathBuf::from(path)],
+        None => LIBRARY_NAMES.iter().map(|n| PathBuf::from(OsStr::new(n))).collect(),
+    }
 }
 
 /// Why one candidate library did not load.

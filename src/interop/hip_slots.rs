@@ -20,7 +20,7 @@ impl HipSlots {
         for i in 0..slots.len() {
             let exported = slots.export(i)?;
             let bytes = exported.buffer_size;
-            // On success HIP owns the fd; on failure it is closed when `exported.fd` drops.
+            // The import consumes the fd (see crate::hip::ExternalMemory for why, on failure too).
             let memory =
                 hip::ExternalMemory::import_opaque_fd(hip, exported.fd, exported.allocation_size, exported.dedicated)
                     .with_context(|| format!("importing height slot {i} into HIP"))?;

@@ -10,8 +10,10 @@
 //!    `VkExportMemoryAllocateInfo` (dedicated when the driver asks), get the fd with
 //!    `vkGetMemoryFdKHR`: [`crate::vulkan::export::ExportableBuffer`], [`HeightSlots::export`].
 //! 2. **Import the memory into HIP.** `hipImportExternalMemory` with a full-size,
-//!    zero-filled descriptor, the allocation size and the dedicated flag; the fd becomes
-//!    HIP's only on success: [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
+//!    zero-filled descriptor, the allocation size and the dedicated flag. The import
+//!    consumes the fd: on success the runtime owns it; on failure it is released without
+//!    closing, because CUDA 13 was seen closing it inside a failed import (a double close
+//!    could hit an unrelated file): [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
 //! 3. **Map it to a device pointer.** `hipExternalMemoryGetMappedBuffer`:
 //!    [`crate::hip::ExternalMemory::map_buffer`], which consumes the import so the pointer is
 //!    freed before the memory is destroyed.

@@ -1,0 +1,288 @@
+//! Build-script half of the HIP path: compiles `kernels/sinewave.hip` into a
+//! code object that the binary embeds (`src/hip/kernel.rs`), and on NVIDIA
+//! also builds the HIP-on-CUDA shim (`src/hip/nvidia/shim.cpp`).
+//!
+//! Outputs, all in `OUT_DIR`:
+//! - `sinewave_kernel.bin`: the code object, or an empty file when none was built;
+//! - env `HIP_SINEWAVE_KERNEL_DESCRIPTION` (via `cargo:rustc-env`) saying what it is;
+//! - on NVIDIA with nvcc: `libamdhip64.so`, the shim (its path goes to a `cargo:warning`).
+//!
+//! A missing or failing toolchain never fails the build: the tool's output goes
+//! to a `cargo:warning` and the binary carries no kernel (the CPU and Vulkan
+//! height paths still work, and `--kernel FILE` loads one built elsewhere).
+
+use std::env;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[allow(dead_code)] // shared with the crate, which uses more of it
+#[path = "hip_logic.rs"]
+mod logic;
+
+use logic::Platform;
+
+const KERNEL_SOURCE: &str = "kernels/sinewave.hip";
+const SHIM_SOURCE: &str = "src/hip/nvidia/shim.cpp";
+const SHIM_EXPORTS: &str = "src/hip/nvidia/exports.map";
+const KERNEL_FILE: &str = "sinewave_kernel.bin";
+const DESCRIPTION_ENV: &str = "HIP_SINEWAVE_KERNEL_DESCRIPTION";
+
+/// Always compiled for AMD when no GPU and no `HIP_OFFLOAD_ARCH` says otherwise.
+const DEFAULT_AMD_ARCHS: &[&str] = &["gfx90a", "gfx940", "gfx1030"];
+/// Added to the default list only when this hipcc can compile for them.
+const OPTIONAL_AMD_ARCHS: &[&str] = &["gfx942", "gfx1100", "gfx1201"];
+/// NVIDIA target when no local GPU reports its compute capability (H100).
+const DEFAULT_NVIDIA_SM: &str = "90";
+
+/// Compiles the kernel (and on NVIDIA the shim); see the module docs.
+pub fn build_kernel() {
+    println!("cargo:rerun-if-changed={KERNEL_SOURCE}");
+    println!("cargo:rerun-if-changed={SHIM_SOURCE}");
+    println!("cargo:rerun-if-changed={SHIM_EXPORTS}");
+    println!("cargo:rerun-if-changed=build/hip.rs");
+    println!("cargo:rerun-if-changed=build/hip_logic.rs");
+    for var in ["HIP_PLATFORM", "HIP_OFFLOAD_ARCH", "HIP_PATH", "ROCM_PATH", "CUDA_PATH"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+
+    // Cargo always sets OUT_DIR for build scripts; its absence is a broken setup.
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let kernel_path = out_dir.join(KERNEL_FILE);
+
+    let (bytes, description) = match compile(&out_dir) {
+        Ok((bytes, description)) => (bytes, description),
+        Err(reason) => (Vec::new(), logic::describe_no_kernel(&reason)),
+    };
+    if let Err(e) = fs::write(&kernel_path, &bytes) {
+        panic!("cannot write {}: {e}", kernel_path.display());
+    }
+    println!("cargo:rustc-env={DESCRIPTION_ENV}={description}");
+}
+
+/// Picks the platform and compiles; `Err` carries the reason there is no kernel.
+fn compile(out_dir: &Path) -> Result<(Vec<u8>, String), String> {
+    let hipcc = find_tool("hipcc", &hip_bin_dirs());
+    let nvcc = find_tool("nvcc", &cuda_bin_dirs());
+    let platform = detect_platform(hipcc.as_deref(), nvcc.as_deref());
+    match platform {
+        Some(Platform::Amd) => match hipcc {
+            Some(hipcc) => compile_amd(&hipcc, out_dir),
+            None => Err(warn("HIP platform is amd but no hipcc was found".into())),
+        },
+        Some(Platform::Nvidia) => match nvcc {
+            Some(nvcc) => {
+                build_shim(&nvcc, out_dir);
+                compile_nvidia(&nvcc, out_dir)
+            }
+            None => Err(warn("HIP platform is nvidia but no nvcc was found".into())),
+        },
+        None => Err("no hipcc or nvcc found at build time".into()),
+    }
+}
+
+/// `HIP_PLATFORM`, else `hipconfig --platform`, else whichever compiler exists.
+fn detect_platform(hipcc: Option<&Path>, nvcc: Option<&Path>) -> Option<Platform> {
+    if let Ok(value) = env::var("HIP_PLATFORM") {
+        match logic::parse_platform(&value) {
+            Some(p) => return Some(p),
+            None => {
+                warn(format!("ignoring HIP_PLATFORM={value:?} (expected amd or nvidia)"));
+            }
+        }
+    }
+    if let Some(hipconfig) = find_tool("hipconfig", &hip_bin_dirs()) {
+        if let Ok(out) = run(Command::new(hipconfig).arg("--platform")) {
+            if let Some(p) = logic::parse_platform(&out) {
+                return Some(p);
+            }
+        }
+    }
+    match (hipcc, nvcc) {
+        (Some(_), _) => Some(Platform::Amd),
+        (None, Some(_)) => Some(Platform::Nvidia),
+        (None, None) => None,
+    }
+}
+
+fn compile_amd(hipcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), String> {
+    let archs = amd_archs(hipcc, out_dir);
+    let output = out_dir.join("sinewave.hipfb");
+    let mut cmd = Command::new(hipcc);
+    cmd.arg("--genco").arg("-O3");
+    for arch in &archs {
+        cmd.arg(format!("--offload-arch={arch}"));
+    }
+    cmd.arg(KERNEL_SOURCE).arg("-o").arg(&output);
+    let bytes = run_and_check(&mut cmd, &output, logic::is_amd_code_object).map_err(warn)?;
+    Ok((bytes, logic::describe_kernel(Platform::Amd, &archs)))
+}
+
+/// `HIP_OFFLOAD_ARCH`, else the local GPUs, else the default list plus the
+/// optional archs this hipcc accepts.
+fn amd_archs(hipcc: &Path, out_dir: &Path) -> Vec<String> {
+    if let Ok(value) = env::var("HIP_OFFLOAD_ARCH") {
+        let archs = logic::parse_arch_list(&value);
+        if !archs.is_empty() {
+            return archs;
+        }
+    }
+    for tool in ["rocm_agent_enumerator", "offload-arch"] {
+        if let Some(path) = find_tool(tool, &hip_bin_dirs()) {
+            if let Ok(out) = run(&mut Command::new(path)) {
+                let archs = logic::parse_agent_list(&out);
+                if !archs.is_empty() {
+                    return archs;
+                }
+            }
+        }
+    }
+    let mut archs: Vec<String> = DEFAULT_AMD_ARCHS.iter().map(|a| a.to_string()).collect();
+    for arch in OPTIONAL_AMD_ARCHS {
+        // Probe by compiling the real kernel for that arch alone: an older
+        // clang rejects the name ("invalid target ID"), or the device library
+        // for it is missing; either way this hipcc cannot target it.
+        let probe = out_dir.join(format!("probe-{arch}.hipfb"));
+        let mut cmd = Command::new(hipcc);
+        cmd.arg("--genco").arg(format!("--offload-arch={arch}")).arg(KERNEL_SOURCE).arg("-o").arg(&probe);
+        // Quietly: the embedded description lists the archs that made it.
+        if run_and_check(&mut cmd, &probe, logic::is_amd_code_object).is_ok() {
+            archs.push(arch.to_string());
+        }
+        let _ = fs::remove_file(&probe);
+    }
+    archs
+}
+
+fn compile_nvidia(nvcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), String> {
+    let sms = nvidia_sms();
+    let output = out_dir.join("sinewave.fatbin");
+    let mut cmd = Command::new(nvcc);
+    cmd.arg("-fatbin").arg("-O3").arg("-x").arg("cu");
+    for sm in &sms {
+        cmd.arg("-gencode").arg(format!("arch=compute_{sm},code=sm_{sm}"));
+    }
+    // PTX for the newest target, so newer GPUs can JIT it.
+    if let Some(newest) = sms.iter().max_by_key(|sm| sm.parse::<u32>().unwrap_or(0)) {
+        cmd.arg("-gencode").arg(format!("arch=compute_{newest},code=compute_{newest}"));
+    }
+    cmd.arg(KERNEL_SOURCE).arg("-o").arg(&output);
+    let bytes = run_and_check(&mut cmd, &output, logic::is_nvidia_fatbin).map_err(warn)?;
+    let targets: Vec<String> = sms.iter().map(|sm| format!("sm_{sm}")).collect();
+    Ok((bytes, logic::describe_kernel(Platform::Nvidia, &targets) + " + PTX"))
+}
+
+/// The local GPUs' compute capabilities, else [`DEFAULT_NVIDIA_SM`].
+fn nvidia_sms() -> Vec<String> {
+    let query = Command::new("nvidia-smi").args(["--query-gpu=compute_cap", "--format=csv,noheader"]).output();
+    if let Ok(out) = query {
+        if out.status.success() {
+            let sms = logic::parse_compute_caps(&String::from_utf8_lossy(&out.stdout));
+            if !sms.is_empty() {
+                return sms;
+            }
+        }
+    }
+    vec![DEFAULT_NVIDIA_SM.to_string()]
+}
+
+/// Builds the HIP-on-CUDA shim next to the kernel. Failure only warns: the
+/// shim can also be built on the GPU machine with scripts/build-nvidia.sh.
+fn build_shim(nvcc: &Path, out_dir: &Path) {
+    let output = out_dir.join("libamdhip64.so");
+    let mut cmd = Command::new(nvcc);
+    cmd.args(["-shared", "-O2", "-Xcompiler", "-fPIC", "-Xlinker"])
+        .arg(format!("--version-script={SHIM_EXPORTS}"))
+        .args(["-o"])
+        .arg(&output)
+        .arg(SHIM_SOURCE)
+        .arg("-lcuda");
+    match run_and_check(&mut cmd, &output, |b| b.starts_with(logic::ELF_MAGIC)) {
+        Ok(_) => {
+            warn(format!(
+                "built the HIP-on-CUDA shim: {}; run with HIP_RUNTIME_LIBRARY={} \
+                 (or put its directory first on LD_LIBRARY_PATH)",
+                output.display(),
+                output.display()
+            ));
+        }
+        Err(e) => {
+            warn(format!("could not build the HIP-on-CUDA shim: {e}"));
+        }
+    }
+}
+
+/// Runs `cmd`, then checks that `output` exists, is non-empty and passes
+/// `magic_ok`. Both the exit status and the file are checked: hipcc on NVIDIA
+/// is known to exit 0 after writing the wrong thing. Prints nothing: the
+/// caller decides whether a failure deserves a warning.
+fn run_and_check(cmd: &mut Command, output: &Path, magic_ok: fn(&[u8]) -> bool) -> Result<Vec<u8>, String> {
+    let _ = fs::remove_file(output);
+    run(cmd)?;
+    let bytes = fs::read(output).map_err(|e| format!("{} did not produce {}: {e}", show(cmd), output.display()))?;
+    if bytes.is_empty() {
+        return Err(format!("{} produced an empty {}", show(cmd), output.display()));
+    }
+    if !magic_ok(&bytes) {
+        return Err(format!(
+            "{} produced {} which is not the expected kind of file (starts with {:02x?})",
+            show(cmd),
+            output.display(),
+            &bytes[..bytes.len().min(8)]
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Runs a command; `Ok(stdout)` on success, else `Err` with its output.
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", show(cmd)))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{} failed ({}):\n{}{}",
+            show(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+/// Prints `message` as a cargo warning (one per line) and returns it.
+fn warn(message: String) -> String {
+    for line in message.lines().filter(|l| !l.trim().is_empty()) {
+        println!("cargo:warning=hip kernel: {line}");
+    }
+    message
+}
+
+fn hip_bin_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        ["HIP_PATH", "ROCM_PATH"].iter().filter_map(env::var_os).map(|p| PathBuf::from(p).join("bin")).collect();
+    dirs.push(PathBuf::from("/opt/rocm/bin"));
+    dirs
+}
+
+fn cuda_bin_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = env::var_os("CUDA_PATH").map(|p| PathBuf::from(p).join("bin")).into_iter().collect();
+    dirs.push(PathBuf::from("/usr/local/cuda/bin"));
+    dirs
+}
+
+/// `name` in one of `dirs`, else on `PATH`.
+fn find_tool(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let path_dirs = env::var_os("PATH").map(|p| env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    dirs.iter().chain(path_dirs.iter()).map(|dir| dir.join(OsStr::new(name))).find(|candidate| candidate.is_file())
+}

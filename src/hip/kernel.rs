@@ -1,0 +1,113 @@
+//! The sinewave kernel image embedded at build time by `build/hip.rs`.
+
+/// Name of the kernel in the code object (`extern "C"` in kernels/sinewave.hip).
+///
+/// Its signature: `sinewave(float* heights, unsigned int width,
+/// unsigned int height, float time)`, writing `heights[y * width + x]`;
+/// launch a 2-D grid covering `width × height`.
+pub const KERNEL_NAME: &str = "sinewave";
+
+/// The code object `build/hip.rs` compiled from `kernels/sinewave.hip`;
+/// EMPTY when no HIP toolchain was found or the compile failed (then
+/// [`EMBEDDED_KERNEL_DESCRIPTION`] says why and how to get one).
+pub const EMBEDDED_KERNEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sinewave_kernel.bin"));
+
+/// What [`EMBEDDED_KERNEL`] holds, e.g. "amdgcn code object for
+/// gfx90a,gfx940,gfx1030", or "none: ..." with the reason and the remedy.
+pub const EMBEDDED_KERNEL_DESCRIPTION: &str = env!("HIP_SINEWAVE_KERNEL_DESCRIPTION");
+
+/// What a kernel image looks like, judged by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelImageKind {
+    /// No bytes (no kernel was built).
+    Empty,
+    /// A clang offload bundle or ELF code object (hipcc on AMD).
+    AmdCodeObject,
+    /// An nvcc fatbin.
+    NvidiaFatbin,
+    /// PTX text (needs a trailing NUL for the loader).
+    Ptx,
+    /// Anything else (the loader will likely reject it).
+    Unknown,
+}
+
+/// Classifies a kernel image (for messages, and to NUL-terminate PTX).
+pub fn kernel_image_kind(image: &[u8]) -> KernelImageKind {
+    if image.is_empty() {
+        KernelImageKind::Empty
+    } else if build_logic::is_amd_code_object(image) {
+        KernelImageKind::AmdCodeObject
+    } else if build_logic::is_nvidia_fatbin(image) {
+        KernelImageKind::NvidiaFatbin
+    } else if build_logic::looks_like_ptx(image) {
+        KernelImageKind::Ptx
+    } else {
+        KernelImageKind::Unknown
+    }
+}
+
+/// The build script's pure helpers, shared so the same magic checks run at
+/// build time and at run time, and are unit-tested here.
+#[allow(dead_code)]
+#[path = "../../build/hip_logic.rs"]
+mod build_logic;
+
+#[cfg(test)]
+mod tests {
+    use super::build_logic::*;
+    use super::*;
+
+    #[test]
+    fn classifies_images() {
+        assert_eq!(kernel_image_kind(b""), KernelImageKind::Empty);
+        assert_eq!(kernel_image_kind(b"__CLANG_OFFLOAD_BUNDLE__\x02"), KernelImageKind::AmdCodeObject);
+        assert_eq!(kernel_image_kind(b"\x7fELF\x02\x01"), KernelImageKind::AmdCodeObject);
+        assert_eq!(kernel_image_kind(&[0x50, 0xed, 0x55, 0xba, 0x01, 0x00]), KernelImageKind::NvidiaFatbin);
+        assert_eq!(kernel_image_kind(b"//\n.version 8.8\n.target sm_90\n.address_size 64\n"), KernelImageKind::Ptx);
+        assert_eq!(kernel_image_kind(b"garbage"), KernelImageKind::Unknown);
+    }
+
+    #[test]
+    fn embedded_kernel_matches_its_description() {
+        if EMBEDDED_KERNEL.is_empty() {
+            assert!(EMBEDDED_KERNEL_DESCRIPTION.starts_with("none: "));
+        } else {
+            assert_ne!(kernel_image_kind(EMBEDDED_KERNEL), KernelImageKind::Unknown);
+            assert!(!EMBEDDED_KERNEL_DESCRIPTION.starts_with("none"));
+        }
+    }
+
+    #[test]
+    fn parses_platforms() {
+        assert_eq!(parse_platform("amd\n"), Some(Platform::Amd));
+        assert_eq!(parse_platform("HCC"), Some(Platform::Amd));
+        assert_eq!(parse_platform(" nvidia "), Some(Platform::Nvidia));
+        assert_eq!(parse_platform("nvcc"), Some(Platform::Nvidia));
+        assert_eq!(parse_platform("spirv"), None);
+    }
+
+    #[test]
+    fn parses_arch_lists() {
+        assert_eq!(parse_arch_list("gfx90a, gfx1030;gfx90a"), vec!["gfx90a", "gfx1030"]);
+        assert!(parse_arch_list(" , ").is_empty());
+        assert_eq!(parse_agent_list("gfx000\ngfx90a\ngfx90a\n"), vec!["gfx90a"]);
+        assert!(parse_agent_list("gfx000\n").is_empty());
+        assert!(parse_agent_list("Traceback (most recent call last):").is_empty());
+    }
+
+    #[test]
+    fn parses_compute_caps() {
+        assert_eq!(parse_compute_caps("9.0\n9.0\n8.6\n"), vec!["90", "86"]);
+        assert!(parse_compute_caps("[N/A]\n").is_empty());
+        assert!(parse_compute_caps("").is_empty());
+    }
+
+    #[test]
+    fn describes_kernels() {
+        let archs = vec!["gfx90a".to_string(), "gfx1030".to_string()];
+        assert_eq!(describe_kernel(Platform::Amd, &archs), "amdgcn code object for gfx90a,gfx1030");
+        let none = describe_no_kernel("no hipcc or nvcc found at build time");
+        assert!(none.starts_with("none: no hipcc or nvcc found at build time; install"));
+        assert!(none.contains("--kernel FILE"));
+    }
+}

@@ -1,0 +1,516 @@
+// HIP-on-CUDA shim: the HIP entry points the demo's Rust side loads
+// (src/hip/ffi.rs, `hip_api!`), implemented on the CUDA runtime and driver
+// APIs, built as a shared library named libamdhip64.so.
+//
+// Why: HIP on NVIDIA is header-only (there is no libamdhip64 to load), and
+// HIP's own NVIDIA headers do not compile against CUDA 13. So this file
+// includes NO HIP header: the few HIP types it needs are declared below, with
+// the layouts the Rust side passes (pinned by static_asserts here and by the
+// unit tests in src/hip/ffi.rs).
+//
+// Build (scripts/build-nvidia.sh does this):
+//   nvcc -shared -O2 -Xcompiler -fPIC -Xlinker --version-script=exports.map \
+//        -o libamdhip64.so shim.cpp -lcuda
+// nvcc links the CUDA runtime statically, so the result needs only libcuda.
+// exports.map keeps every symbol but the ones below local.
+//
+// Error codes: HIP chose CUDA's values for the codes it shares with CUDA, so
+// the codes in kKnownCodes pass through unchanged, whether they come from the
+// runtime (cudaError_t) or the driver (CUresult). Any other CUDA code becomes
+// hipErrorUnknown (999), and the original is printed to stderr.
+//
+// Keep this file as small as the Rust side's table: one function here per
+// entry in `hip_api!`, plus the marker hip_vulkan_sinewave_nvidia_shim.
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+
+#define HIP_SHIM_EXPORT extern "C" __attribute__((visibility("default")))
+
+// ---- the HIP types, declared here (no HIP header) --------------------------
+
+typedef int hipError_t;
+typedef int hipDevice_t;
+typedef cudaStream_t hipStream_t;
+typedef cudaEvent_t hipEvent_t;
+typedef CUmodule hipModule_t;
+typedef CUfunction hipFunction_t;
+typedef cudaExternalMemory_t hipExternalMemory_t;
+typedef cudaExternalSemaphore_t hipExternalSemaphore_t;
+
+struct hipUUID {
+    char bytes[16];
+};
+
+enum : int {
+    hipSuccess = 0,
+    hipErrorInvalidValue = 1,
+    hipErrorOutOfMemory = 2,
+    hipErrorNotInitialized = 3,
+    hipErrorDeinitialized = 4,
+    hipErrorInsufficientDriver = 35,
+    hipErrorInvalidDeviceFunction = 98,
+    hipErrorNoDevice = 100,
+    hipErrorInvalidDevice = 101,
+    hipErrorInvalidImage = 200,
+    hipErrorInvalidContext = 201,
+    hipErrorNoBinaryForGpu = 209,
+    hipErrorInvalidKernelFile = 218,
+    hipErrorInvalidHandle = 400,
+    hipErrorNotFound = 500,
+    hipErrorNotReady = 600,
+    hipErrorIllegalAddress = 700,
+    hipErrorLaunchFailure = 719,
+    hipErrorNotSupported = 801,
+    hipErrorUnknown = 999,
+};
+
+// hipDeviceAttribute_t values the Rust side asks for.
+enum : int {
+    hipDeviceAttributeComputeCapabilityMajor = 23,
+    hipDeviceAttributeComputeCapabilityMinor = 61,
+    hipDeviceAttributePciBusId = 67,
+    hipDeviceAttributePciDeviceId = 68,
+    hipDeviceAttributePciDomainID = 69,
+};
+
+enum : unsigned {
+    hipExternalMemoryHandleTypeOpaqueFd = 1,
+    hipExternalMemoryDedicated = 1,
+    hipExternalSemaphoreHandleTypeOpaqueFd = 1,
+    hipExternalSemaphoreHandleTypeTimelineSemaphoreFd = 9,
+};
+
+union hipExternalHandle {
+    int fd;
+    struct {
+        void* handle;
+        const void* name;
+    } win32;
+};
+
+struct hipExternalMemoryHandleDesc {
+    unsigned type;
+    hipExternalHandle handle;
+    unsigned long long size;
+    unsigned flags;
+    unsigned reserved[16];
+};
+
+struct hipExternalMemoryBufferDesc {
+    unsigned long long offset;
+    unsigned long long size;
+    unsigned flags;
+    unsigned reserved[16];
+};
+
+struct hipExternalSemaphoreHandleDesc {
+    unsigned type;
+    hipExternalHandle handle;
+    unsigned flags;
+    unsigned reserved[16];
+};
+
+// The signal/wait parameters as the Rust side passes them (ffi.rs,
+// ExternalSemaphoreSignalWaitParams): fence.value at 0, nvSciSync at 8,
+// keyedMutex at 16, flags at 72, 144 bytes. HIP versions disagree on this
+// struct (older AMD headers have no nvSciSync member, so keyedMutex and flags
+// move), and CUDA's has its own definition: the functions below COPY FIELD BY
+// FIELD into CUDA's struct and never cast one to the other.
+struct hipExternalSemaphoreSignalWaitParams {
+    struct {
+        struct {
+            unsigned long long value;
+        } fence;
+        unsigned long long nvSciSync;
+        struct {
+            unsigned long long key;
+            unsigned timeoutMs;
+        } keyedMutex;
+        unsigned reserved[10];
+    } params;
+    unsigned flags;
+    unsigned reserved[16];
+};
+
+static_assert(sizeof(hipUUID) == 16, "hipUUID");
+static_assert(sizeof(hipExternalMemoryHandleDesc) == 104, "memory handle desc size");
+static_assert(offsetof(hipExternalMemoryHandleDesc, size) == 24, "memory desc size field");
+static_assert(offsetof(hipExternalMemoryHandleDesc, flags) == 32, "memory desc flags field");
+static_assert(sizeof(hipExternalMemoryBufferDesc) == 88, "buffer desc size");
+static_assert(sizeof(hipExternalSemaphoreHandleDesc) == 96, "semaphore desc size");
+static_assert(offsetof(hipExternalSemaphoreHandleDesc, flags) == 24, "semaphore desc flags");
+static_assert(sizeof(hipExternalSemaphoreSignalWaitParams) == 144, "signal/wait params size");
+static_assert(offsetof(hipExternalSemaphoreSignalWaitParams, params.keyedMutex) == 16,
+              "keyedMutex offset");
+static_assert(offsetof(hipExternalSemaphoreSignalWaitParams, flags) == 72, "flags offset");
+
+// ---- error codes -----------------------------------------------------------
+
+struct CodeInfo {
+    int code;
+    const char* name;
+    const char* text;
+};
+
+static const CodeInfo kKnownCodes[] = {
+    {hipSuccess, "hipSuccess", "no error"},
+    {hipErrorInvalidValue, "hipErrorInvalidValue", "invalid argument"},
+    {hipErrorOutOfMemory, "hipErrorOutOfMemory", "out of memory"},
+    {hipErrorNotInitialized, "hipErrorNotInitialized", "initialization error"},
+    {hipErrorDeinitialized, "hipErrorDeinitialized", "driver shutting down"},
+    {hipErrorInsufficientDriver, "hipErrorInsufficientDriver",
+     "CUDA driver version is insufficient for the CUDA runtime"},
+    {hipErrorInvalidDeviceFunction, "hipErrorInvalidDeviceFunction", "invalid device function"},
+    {hipErrorNoDevice, "hipErrorNoDevice", "no CUDA-capable device is detected"},
+    {hipErrorInvalidDevice, "hipErrorInvalidDevice", "invalid device ordinal"},
+    {hipErrorInvalidImage, "hipErrorInvalidImage", "device kernel image is invalid"},
+    {hipErrorInvalidContext, "hipErrorInvalidContext", "invalid device context"},
+    {hipErrorNoBinaryForGpu, "hipErrorNoBinaryForGpu",
+     "no kernel image is available for execution on the device"},
+    {hipErrorInvalidKernelFile, "hipErrorInvalidKernelFile", "PTX JIT compilation failed"},
+    {hipErrorInvalidHandle, "hipErrorInvalidHandle", "invalid resource handle"},
+    {hipErrorNotFound, "hipErrorNotFound", "named symbol not found"},
+    {hipErrorNotReady, "hipErrorNotReady", "device not ready"},
+    {hipErrorIllegalAddress, "hipErrorIllegalAddress", "an illegal memory access was encountered"},
+    {hipErrorLaunchFailure, "hipErrorLaunchFailure", "unspecified launch failure"},
+    {hipErrorNotSupported, "hipErrorNotSupported", "operation not supported"},
+    {hipErrorUnknown, "hipErrorUnknown", "unknown error"},
+};
+
+static const CodeInfo* find_code(int code) {
+    for (const CodeInfo& info : kKnownCodes) {
+        if (info.code == code) {
+            return &info;
+        }
+    }
+    return nullptr;
+}
+
+// A CUDA status (runtime or driver: they agree on the shared values) as a HIP code.
+static hipError_t to_hip(const char* call, int cuda_code) {
+    if (find_code(cuda_code) != nullptr) {
+        return cuda_code;
+    }
+    std::fprintf(stderr, "hip shim: %s: CUDA error %d has no HIP equivalent here; "
+                         "reported as hipErrorUnknown\n", call, cuda_code);
+    return hipErrorUnknown;
+}
+
+static hipError_t check(const char* call, cudaError_t e) { return to_hip(call, (int)e); }
+static hipError_t check(const char* call, CUresult e) { return to_hip(call, (int)e); }
+
+// Driver-API calls need a current context: make the runtime's primary
+// context current (cudaFree(0) initialises it), as runtime calls would.
+static hipError_t ensure_context(const char* call) {
+    return check(call, cudaFree(nullptr));
+}
+
+// ---- identification ------------------------------------------------------
+
+// Marker the Rust side looks for (ffi::NVIDIA_SHIM_MARKER). Returns the CUDA
+// driver version, or 0.
+HIP_SHIM_EXPORT int hip_vulkan_sinewave_nvidia_shim(void) {
+    int version = 0;
+    if (cudaDriverGetVersion(&version) != cudaSuccess) {
+        return 0;
+    }
+    return version;
+}
+
+// ---- errors and versions ---------------------------------------------------
+
+HIP_SHIM_EXPORT const char* hipGetErrorName(hipError_t error) {
+    const CodeInfo* info = find_code(error);
+    return info != nullptr ? info->name : "hipErrorUnknown";
+}
+
+HIP_SHIM_EXPORT const char* hipGetErrorString(hipError_t error) {
+    const CodeInfo* info = find_code(error);
+    return info != nullptr ? info->text : "unknown error";
+}
+
+HIP_SHIM_EXPORT hipError_t hipRuntimeGetVersion(int* version) {
+    return check("hipRuntimeGetVersion", cudaRuntimeGetVersion(version));
+}
+
+HIP_SHIM_EXPORT hipError_t hipDriverGetVersion(int* version) {
+    return check("hipDriverGetVersion", cudaDriverGetVersion(version));
+}
+
+// ---- devices ---------------------------------------------------------------
+
+HIP_SHIM_EXPORT hipError_t hipGetDeviceCount(int* count) {
+    return check("hipGetDeviceCount", cudaGetDeviceCount(count));
+}
+
+HIP_SHIM_EXPORT hipError_t hipSetDevice(int ordinal) {
+    return check("hipSetDevice", cudaSetDevice(ordinal));
+}
+
+HIP_SHIM_EXPORT hipError_t hipDeviceGet(hipDevice_t* device, int ordinal) {
+    CUresult e = cuInit(0);
+    if (e != CUDA_SUCCESS) {
+        return check("hipDeviceGet", e);
+    }
+    CUdevice d = 0;
+    e = cuDeviceGet(&d, ordinal);
+    if (e == CUDA_SUCCESS) {
+        *device = (hipDevice_t)d;
+    }
+    return check("hipDeviceGet", e);
+}
+
+HIP_SHIM_EXPORT hipError_t hipDeviceGetName(char* name, int len, hipDevice_t device) {
+    CUresult e = cuInit(0);
+    if (e == CUDA_SUCCESS) {
+        e = cuDeviceGetName(name, len, (CUdevice)device);
+    }
+    return check("hipDeviceGetName", e);
+}
+
+HIP_SHIM_EXPORT hipError_t hipDeviceGetUuid(hipUUID* uuid, hipDevice_t device) {
+    CUresult e = cuInit(0);
+    CUuuid u;
+    if (e == CUDA_SUCCESS) {
+        e = cuDeviceGetUuid(&u, (CUdevice)device);
+    }
+    if (e == CUDA_SUCCESS) {
+        std::memcpy(uuid->bytes, u.bytes, sizeof(uuid->bytes));
+    }
+    return check("hipDeviceGetUuid", e);
+}
+
+HIP_SHIM_EXPORT hipError_t hipDeviceGetAttribute(int* value, int attribute, int ordinal) {
+    cudaDeviceAttr attr;
+    switch (attribute) {
+        case hipDeviceAttributeComputeCapabilityMajor:
+            attr = cudaDevAttrComputeCapabilityMajor;
+            break;
+        case hipDeviceAttributeComputeCapabilityMinor:
+            attr = cudaDevAttrComputeCapabilityMinor;
+            break;
+        case hipDeviceAttributePciBusId:
+            attr = cudaDevAttrPciBusId;
+            break;
+        case hipDeviceAttributePciDeviceId:
+            attr = cudaDevAttrPciDeviceId;
+            break;
+        case hipDeviceAttributePciDomainID:
+            attr = cudaDevAttrPciDomainId;
+            break;
+        default:
+            // Not needed by the demo; add a mapping here when it is.
+            return hipErrorInvalidValue;
+    }
+    return check("hipDeviceGetAttribute", cudaDeviceGetAttribute(value, attr, ordinal));
+}
+
+HIP_SHIM_EXPORT hipError_t hipDeviceSynchronize(void) {
+    return check("hipDeviceSynchronize", cudaDeviceSynchronize());
+}
+
+// ---- streams and events ----------------------------------------------------
+// HIP's stream and event flag values equal CUDA's (NonBlocking 1;
+// BlockingSync 1, DisableTiming 2, Interprocess 4).
+
+HIP_SHIM_EXPORT hipError_t hipStreamCreateWithFlags(hipStream_t* stream, unsigned flags) {
+    return check("hipStreamCreateWithFlags", cudaStreamCreateWithFlags(stream, flags));
+}
+
+HIP_SHIM_EXPORT hipError_t hipStreamSynchronize(hipStream_t stream) {
+    return check("hipStreamSynchronize", cudaStreamSynchronize(stream));
+}
+
+HIP_SHIM_EXPORT hipError_t hipStreamDestroy(hipStream_t stream) {
+    return check("hipStreamDestroy", cudaStreamDestroy(stream));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventCreateWithFlags(hipEvent_t* event, unsigned flags) {
+    return check("hipEventCreateWithFlags", cudaEventCreateWithFlags(event, flags));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream) {
+    return check("hipEventRecord", cudaEventRecord(event, stream));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventSynchronize(hipEvent_t event) {
+    return check("hipEventSynchronize", cudaEventSynchronize(event));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventQuery(hipEvent_t event) {
+    return check("hipEventQuery", cudaEventQuery(event));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventElapsedTime(float* ms, hipEvent_t start, hipEvent_t stop) {
+    return check("hipEventElapsedTime", cudaEventElapsedTime(ms, start, stop));
+}
+
+HIP_SHIM_EXPORT hipError_t hipEventDestroy(hipEvent_t event) {
+    return check("hipEventDestroy", cudaEventDestroy(event));
+}
+
+// ---- modules (driver API) --------------------------------------------------
+
+HIP_SHIM_EXPORT hipError_t hipModuleLoadData(hipModule_t* module, const void* image) {
+    hipError_t e = ensure_context("hipModuleLoadData");
+    if (e != hipSuccess) {
+        return e;
+    }
+    return check("hipModuleLoadData", cuModuleLoadData(module, image));
+}
+
+HIP_SHIM_EXPORT hipError_t hipModuleUnload(hipModule_t module) {
+    return check("hipModuleUnload", cuModuleUnload(module));
+}
+
+HIP_SHIM_EXPORT hipError_t hipModuleGetFunction(hipFunction_t* function, hipModule_t module,
+                                                const char* name) {
+    return check("hipModuleGetFunction", cuModuleGetFunction(function, module, name));
+}
+
+HIP_SHIM_EXPORT hipError_t hipModuleLaunchKernel(hipFunction_t f, unsigned gx, unsigned gy,
+                                                 unsigned gz, unsigned bx, unsigned by,
+                                                 unsigned bz, unsigned shared_bytes,
+                                                 hipStream_t stream, void** params,
+                                                 void** extra) {
+    // A cudaStream_t is a CUstream (the runtime API is built on the driver's).
+    return check("hipModuleLaunchKernel",
+                 cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_bytes, (CUstream)stream,
+                                params, extra));
+}
+
+// ---- memory ----------------------------------------------------------------
+
+HIP_SHIM_EXPORT hipError_t hipMalloc(void** ptr, size_t bytes) {
+    return check("hipMalloc", cudaMalloc(ptr, bytes));
+}
+
+HIP_SHIM_EXPORT hipError_t hipFree(void* ptr) {
+    return check("hipFree", cudaFree(ptr));
+}
+
+// hipMemcpyKind values equal cudaMemcpyKind's (HostToHost 0 ... Default 4).
+HIP_SHIM_EXPORT hipError_t hipMemcpyAsync(void* dst, const void* src, size_t bytes, int kind,
+                                          hipStream_t stream) {
+    if (kind < 0 || kind > 4) {
+        return hipErrorInvalidValue;
+    }
+    return check("hipMemcpyAsync",
+                 cudaMemcpyAsync(dst, src, bytes, (cudaMemcpyKind)kind, stream));
+}
+
+// ---- external memory -------------------------------------------------------
+// fd ownership follows CUDA: after a successful import the driver owns the
+// fd; after a failed one the caller still does (the Rust side closes it).
+
+HIP_SHIM_EXPORT hipError_t hipImportExternalMemory(hipExternalMemory_t* memory,
+                                                   const hipExternalMemoryHandleDesc* desc) {
+    if (desc == nullptr || desc->type != hipExternalMemoryHandleTypeOpaqueFd) {
+        return desc == nullptr ? hipErrorInvalidValue : hipErrorNotSupported;
+    }
+    cudaExternalMemoryHandleDesc cuda_desc;
+    std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.type = cudaExternalMemoryHandleTypeOpaqueFd;
+    cuda_desc.handle.fd = desc->handle.fd;
+    cuda_desc.size = desc->size;
+    cuda_desc.flags = (desc->flags & hipExternalMemoryDedicated) ? cudaExternalMemoryDedicated : 0;
+    return check("hipImportExternalMemory", cudaImportExternalMemory(memory, &cuda_desc));
+}
+
+HIP_SHIM_EXPORT hipError_t hipExternalMemoryGetMappedBuffer(
+    void** ptr, hipExternalMemory_t memory, const hipExternalMemoryBufferDesc* desc) {
+    if (desc == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    cudaExternalMemoryBufferDesc cuda_desc;
+    std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.offset = desc->offset;
+    cuda_desc.size = desc->size;
+    cuda_desc.flags = desc->flags;
+    return check("hipExternalMemoryGetMappedBuffer",
+                 cudaExternalMemoryGetMappedBuffer(ptr, memory, &cuda_desc));
+}
+
+HIP_SHIM_EXPORT hipError_t hipDestroyExternalMemory(hipExternalMemory_t memory) {
+    return check("hipDestroyExternalMemory", cudaDestroyExternalMemory(memory));
+}
+
+// ---- external semaphores ---------------------------------------------------
+
+// The Rust side passes one semaphore per call; a fixed bound keeps these
+// functions free of allocation (nothing can throw across extern "C").
+static const unsigned kMaxSemaphoresPerCall = 16;
+
+HIP_SHIM_EXPORT hipError_t hipImportExternalSemaphore(
+    hipExternalSemaphore_t* semaphore, const hipExternalSemaphoreHandleDesc* desc) {
+    if (desc == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    cudaExternalSemaphoreHandleDesc cuda_desc;
+    std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    switch (desc->type) {
+        case hipExternalSemaphoreHandleTypeOpaqueFd:
+            cuda_desc.type = cudaExternalSemaphoreHandleTypeOpaqueFd;
+            break;
+        case hipExternalSemaphoreHandleTypeTimelineSemaphoreFd:
+            cuda_desc.type = cudaExternalSemaphoreHandleTypeTimelineSemaphoreFd;
+            break;
+        default:
+            return hipErrorNotSupported;
+    }
+    cuda_desc.handle.fd = desc->handle.fd;
+    cuda_desc.flags = desc->flags;
+    return check("hipImportExternalSemaphore", cudaImportExternalSemaphore(semaphore, &cuda_desc));
+}
+
+HIP_SHIM_EXPORT hipError_t hipSignalExternalSemaphoresAsync(
+    const hipExternalSemaphore_t* semaphores, const hipExternalSemaphoreSignalWaitParams* params,
+    unsigned count, hipStream_t stream) {
+    if (count > 0 && (semaphores == nullptr || params == nullptr)) {
+        return hipErrorInvalidValue;
+    }
+    // Field by field, never a cast: the layouts differ (see the struct above).
+    if (count > kMaxSemaphoresPerCall) {
+        return hipErrorNotSupported;
+    }
+    cudaExternalSemaphoreSignalParams cuda_params[kMaxSemaphoresPerCall];
+    for (unsigned i = 0; i < count; ++i) {
+        std::memset(&cuda_params[i], 0, sizeof(cuda_params[i]));
+        cuda_params[i].params.fence.value = params[i].params.fence.value;
+        cuda_params[i].params.keyedMutex.key = params[i].params.keyedMutex.key;
+        cuda_params[i].flags = params[i].flags;
+    }
+    return check("hipSignalExternalSemaphoresAsync",
+                 cudaSignalExternalSemaphoresAsync(semaphores, cuda_params, count, stream));
+}
+
+HIP_SHIM_EXPORT hipError_t hipWaitExternalSemaphoresAsync(
+    const hipExternalSemaphore_t* semaphores, const hipExternalSemaphoreSignalWaitParams* params,
+    unsigned count, hipStream_t stream) {
+    if (count > 0 && (semaphores == nullptr || params == nullptr)) {
+        return hipErrorInvalidValue;
+    }
+    // Field by field, never a cast: the layouts differ (see the struct above).
+    if (count > kMaxSemaphoresPerCall) {
+        return hipErrorNotSupported;
+    }
+    cudaExternalSemaphoreWaitParams cuda_params[kMaxSemaphoresPerCall];
+    for (unsigned i = 0; i < count; ++i) {
+        std::memset(&cuda_params[i], 0, sizeof(cuda_params[i]));
+        cuda_params[i].params.fence.value = params[i].params.fence.value;
+        cuda_params[i].params.keyedMutex.key = params[i].params.keyedMutex.key;
+        cuda_params[i].params.keyedMutex.timeoutMs = params[i].params.keyedMutex.timeoutMs;
+        cuda_params[i].flags = params[i].flags;
+    }
+    return check("hipWaitExternalSemaphoresAsync",
+                 cudaWaitExternalSemaphoresAsync(semaphores, cuda_params, count, stream));
+}
+
+HIP_SHIM_EXPORT hipError_t hipDestroyExternalSemaphore(hipExternalSemaphore_t semaphore) {
+    return check("hipDestroyExternalSemaphore", cudaDestroyExternalSemaphore(semaphore));
+}
