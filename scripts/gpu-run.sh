@@ -11,11 +11,12 @@ OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 
 for f in .gpu/*.deb; do dpkg -x "$f" /; done
 ldconfig
-if ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
-  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json; do
-    [ -f "$icd" ] && export VK_DRIVER_FILES=$icd && break
-  done
-fi
+# The image's /usr/share ICD names libGLX_nvidia, which fails headless; prefer the
+# container toolkit's ICD when it is there.
+for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+           /etc/vulkan/icd.d/nvidia_icd.json; do
+  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; echo "VK_DRIVER_FILES=$icd"; break; fi
+done
 export PATH=/usr/local/cuda/bin:$PATH
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 nvcc --version | tail -2

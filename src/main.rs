@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     }
     let result =
         if cli.headless { hip_vulkan_sinewave::headless::run(&cli) } else { hip_vulkan_sinewave::app::run(&cli) };
+    if let (true, Ok((errors, warnings))) = (cli.validation, &result) {
+        log::info!("validation: {errors} errors, {warnings} warnings");
+    }
     match result {
         Ok((0, 0)) => ExitCode::SUCCESS,
         Ok((errors, warnings)) => {

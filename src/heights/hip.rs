@@ -91,8 +91,19 @@ pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
     match path {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read --kernel {}", p.display()))?;
-            if bytes.is_empty() {
-                bail!("--kernel {}: the file is empty; it must be a HIP code object (hipcc --genco) or an NVIDIA fatbin/cubin/PTX", p.display());
+            // Check before HIP sees it: runtimes may crash on garbage.
+            match hip::kernel_image_kind(&bytes) {
+                hip::KernelImageKind::Empty => bail!(
+                    "--kernel {}: the file is empty; it must be a HIP code object (hipcc --genco) or an NVIDIA \
+                     fatbin/cubin/PTX",
+                    p.display()
+                ),
+                hip::KernelImageKind::Unknown => bail!(
+                    "--kernel {}: not a code object (neither an AMD offload bundle/ELF, an NVIDIA fatbin/cubin, nor \
+                     PTX text); build one with hipcc --genco or scripts/build-nvidia.sh",
+                    p.display()
+                ),
+                kind => log::info!("kernel: {} ({kind:?}, {} bytes)", p.display(), bytes.len()),
             }
             Ok(bytes)
         }

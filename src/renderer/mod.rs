@@ -120,7 +120,7 @@ impl Renderer {
             log::info!("vulkan device {d}");
         }
         let physical = device::choose(&candidates, options.device)?;
-        log::info!("using vulkan device {physical} (selection: {:?})", options.device);
+        log::info!("using vulkan device {physical}, chosen as {}", options.device);
         let device = Device::new(instance, physical, surface.as_ref().map(|s| s.raw))?;
 
         let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);

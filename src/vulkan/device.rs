@@ -141,6 +141,22 @@ pub enum DeviceSelection {
     Identity { uuid: [u8; 16], pci: Option<PciAddress> },
 }
 
+impl fmt::Display for DeviceSelection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSelection::Best => write!(f, "the best device with what the demo needs"),
+            DeviceSelection::Index(i) => write!(f, "--device {i}"),
+            DeviceSelection::Identity { uuid, pci } => {
+                write!(f, "the HIP device: uuid {}", uuid_string(uuid))?;
+                match pci {
+                    Some(p) => write!(f, ", else pci {p}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 /// Lists the physical devices with what the demo needs to know of each.
 pub fn enumerate(instance: &Instance) -> Result<Vec<PhysicalDeviceInfo>> {
     // SAFETY: the instance is alive.
