@@ -4,6 +4,7 @@
 # HIP-on-CUDA shim and the kernel with nvcc, then runs the requested checks.
 # Output files go to $OUT (the device tool returns them).
 #   bash scripts/gpu-run.sh verify   # every sync strategy, validation on, --verify
+#   bash scripts/gpu-run.sh bench    # the benchmark table and benchmarks/h100.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -40,9 +41,30 @@ case "$what" in
         echo "=== $sync: FAILED"; status=1
       fi
     done
+    for ahead in "timeline 2 2" "binary 2 2" "timeline 3 3" "binary 3 2"; do
+      set -- $ahead
+      echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3"
+      if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
+           --validation --verify --grid 1024x1024 --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
+           > "$OUT/verify-$1-k$2-ahead$3.log" 2>&1; then
+        grep verify: "$OUT/verify-$1-k$2-ahead$3.log"; echo "=== ok"
+      else
+        tail -5 "$OUT/verify-$1-k$2-ahead$3.log"; echo "=== FAILED"; status=1
+      fi
+    done
     $BIN --headless --heights hip --kernel "$KERNEL" --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
+    ;;
+  all)
+    bash "$0" verify 2>&1 | grep -E "^===|verify:|error" || true
+    shift; bash "$0" bench "$@"
+    ;;
+  bench)
+    # The whole benchmark table (BENCHMARKS.md): every mode, grid and K in one process.
+    shift
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
+    RUST_LOG=warn $BIN --bench --kernel "$KERNEL" --bench-json "$OUT/h100.json" "$@" | tee "$OUT/bench.md"
     ;;
   *)
     shift

@@ -172,6 +172,12 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "auto")]
     pub sync: SyncRequest,
 
+    /// With --time-step and --sync timeline|binary: HIP writes this many frames per
+    /// wake-up (1..=frames in flight), amortising the cost of switching the GPU between
+    /// HIP and Vulkan work.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    pub run_ahead: u32,
+
     /// Load the HIP kernel from this code object instead of the one built in.
     #[arg(long, value_name = "FILE")]
     pub kernel: Option<PathBuf>,
@@ -180,11 +186,57 @@ pub struct Cli {
     /// the CPU reference; fail if the largest error exceeds 1e-5.
     #[arg(long)]
     pub verify: bool,
+
+    /// Benchmark (offscreen, no window): every mode × grid × frames in flight in one run.
+    #[arg(long, conflicts_with_all = ["headless", "screenshot", "verify"])]
+    pub bench: bool,
+
+    /// Modes to benchmark.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "timeline,binary,host,serial,copy,vulkan")]
+    pub bench_modes: Vec<crate::bench::BenchMode>,
+
+    /// Grid sides to benchmark (each grid is side × side).
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096,8192",
+          value_parser = clap::value_parser!(u32).range(2..=i64::from(MAX_GRID_SIDE)))]
+    pub bench_grids: Vec<u32>,
+
+    /// Frames in flight to benchmark the pipelined modes with.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    pub bench_frames_in_flight: Vec<u32>,
+
+    /// Run-ahead values to benchmark the timeline and binary modes with (each ≤ K).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    pub bench_run_ahead: Vec<u32>,
+
+    /// Warm-up frames per configuration (not timed).
+    #[arg(long, value_name = "N", default_value = "100")]
+    pub bench_warmup: u64,
+
+    /// Timed frames per configuration (fewer if --bench-seconds runs out first).
+    #[arg(long, value_name = "N", default_value = "1000", value_parser = clap::value_parser!(u64).range(1..))]
+    pub bench_frames: u64,
+
+    /// Time cap for the timed frames of one configuration (at least 30 frames are timed).
+    #[arg(long, value_name = "SECONDS", default_value = "2")]
+    pub bench_seconds: f64,
+
+    /// Render size of the benchmark.
+    #[arg(long, value_name = "WxH", default_value = "1920x1080", value_parser = parse_render_size)]
+    pub bench_size: Size2,
+
+    /// Also write the results as JSON here.
+    #[arg(long, value_name = "FILE", requires = "bench")]
+    pub bench_json: Option<PathBuf>,
 }
 
 impl Cli {
     /// Checks the combinations clap cannot express. Call after parsing.
     pub fn validate(&self) -> Result<(), String> {
+        if !(self.bench_seconds.is_finite() && self.bench_seconds > 0.0) {
+            return Err(format!("--bench-seconds must be a positive number, got {}", self.bench_seconds));
+        }
         for (name, value) in [("--time", Some(self.time)), ("--time-step", self.time_step)] {
             if let Some(v) = value {
                 if !v.is_finite() {

@@ -21,6 +21,7 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
+pub mod bench;
 pub mod camera;
 pub mod cli;
 pub mod grid;

@@ -12,8 +12,13 @@ fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }
-    let result =
-        if cli.headless { hip_vulkan_sinewave::headless::run(&cli) } else { hip_vulkan_sinewave::app::run(&cli) };
+    let result = if cli.bench {
+        run_bench(&cli)
+    } else if cli.headless {
+        hip_vulkan_sinewave::headless::run(&cli)
+    } else {
+        hip_vulkan_sinewave::app::run(&cli)
+    };
     if let (true, Ok((errors, warnings))) = (cli.validation, &result) {
         log::info!("validation: {errors} errors, {warnings} warnings");
     }
@@ -30,4 +35,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--bench`: runs the plan, prints the table, writes the JSON.
+fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
+    use hip_vulkan_sinewave::bench;
+    let plan = bench::BenchPlan {
+        modes: cli.bench_modes.clone(),
+        grids: cli.bench_grids.clone(),
+        frames_in_flight: cli.bench_frames_in_flight.clone(),
+        run_ahead: cli.bench_run_ahead.clone(),
+        warmup: cli.bench_warmup,
+        frames: cli.bench_frames,
+        max_seconds: cli.bench_seconds,
+        size: ash::vk::Extent2D { width: cli.bench_size.width, height: cli.bench_size.height },
+    };
+    let (records, kernel) = bench::run(cli, &plan)?;
+    println!("{}", bench::table(&records, kernel.as_ref()));
+    if let Some(path) = &cli.bench_json {
+        bench::write_json(path, &records, kernel.as_ref())?;
+        log::info!("wrote {}", path.display());
+    }
+    Ok((0, 0))
 }

@@ -41,6 +41,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             (None, None) => DeviceSelection::Best,
         },
         present_mode: crate::vulkan::swapchain::present_mode_from_cli(cli.present_mode),
+        gpu_timing: false,
     };
     let mut renderer = Renderer::new(&options, presentation)?;
     renderer.wireframe = cli.wireframe && renderer.device().wireframe_supported;
@@ -54,9 +55,14 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             renderer.set_height_source(Box::new(source))?;
         }
         Some((setup, kernel)) => {
-            let source = HipHeights::new(&setup, renderer.device(), renderer.slots(), cli.sync, &kernel)?;
+            let mut source = HipHeights::new(&setup, renderer.device(), renderer.slots(), cli.sync, &kernel)?;
+            if cli.run_ahead > 1 {
+                anyhow::ensure!(cli.time_step.is_some(), "--run-ahead needs --time-step (frames ahead need known times)");
+                source = source.with_run_ahead(cli.run_ahead as usize)?;
+            }
             renderer.set_height_source(Box::new(source))?;
         }
     }
+    renderer.set_time_step(cli.time_step);
     Ok(renderer)
 }

@@ -28,6 +28,7 @@ fn renderer(frames_in_flight: u32) -> Renderer {
         validation: true,
         device: DeviceSelection::Best,
         present_mode: vk::PresentModeKHR::FIFO,
+        gpu_timing: true,
     };
     let mut r = Renderer::new(&options, Presentation::Offscreen { extent: SIZE })
         .expect("offscreen renderer on this machine's Vulkan device");
@@ -131,4 +132,14 @@ fn vulkan_compute_heights_match_the_cpu_reference() {
         assert!(err < 1e-5, "slot {slot}: max abs error {err}");
     }
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn dropping_the_renderer_releases_device_and_instance() {
+    let r = renderer(2);
+    let device = std::sync::Arc::downgrade(r.device());
+    let instance = std::sync::Arc::downgrade(&r.device().instance);
+    drop(r);
+    assert!(device.upgrade().is_none(), "something still holds the VkDevice");
+    assert!(instance.upgrade().is_none(), "something still holds the VkInstance");
 }

@@ -132,6 +132,37 @@ pub struct HipHeights {
     height: u32,
     block: [u32; 3],
     grid: [u32; 3],
+    /// With timing on: per slot, events around the last kernel that wrote it.
+    kernel_events: Vec<KernelEvents>,
+    /// Frames written per HIP wake-up (1: one frame at a time).
+    run_ahead: usize,
+    /// First frame not written yet.
+    next_unwritten: u64,
+    /// Frames written ahead, with what their Vulkan submissions must wait on and signal.
+    pending: std::collections::VecDeque<(u64, SubmitSync)>,
+}
+
+/// Timing events recorded around one slot's kernel.
+pub struct KernelEvents {
+    pub start: hip::Event,
+    pub end: hip::Event,
+    /// Recorded at least once (elapsed time is undefined before).
+    pub recorded: bool,
+}
+
+impl KernelEvents {
+    pub fn new(hip: &hip::Hip) -> Result<Self> {
+        Ok(Self { start: hip::Event::new(hip, true)?, end: hip::Event::new(hip, true)?, recorded: false })
+    }
+
+    /// Milliseconds between the events, or `None` while the last recorded pair has not
+    /// completed (with run-ahead, a slot's events may already time a later frame).
+    pub fn elapsed_ms(&self) -> Result<Option<f64>> {
+        if !self.recorded || !self.end.query()? || !self.start.query()? {
+            return Ok(None);
+        }
+        Ok(Some(f64::from(hip::Event::elapsed_ms(&self.start, &self.end)?)))
+    }
 }
 
 impl HipHeights {
@@ -193,7 +224,62 @@ impl HipHeights {
             height: slots.height,
             block,
             grid,
+            kernel_events: Vec::new(),
+            run_ahead: 1,
+            next_unwritten: 0,
+            pending: Default::default(),
         })
+    }
+
+    /// Times every kernel with HIP events (for benchmarks; costs two event records a frame).
+    pub fn with_timing(mut self) -> Result<Self> {
+        self.kernel_events = (0..self.slots.mapped.len()).map(|_| KernelEvents::new(&self.hip)).collect::<Result<_>>()?;
+        Ok(self)
+    }
+
+    /// Lets HIP write up to `frames` frames per wake-up when the caller promises a fixed
+    /// time step. On GPUs where CUDA/HIP and Vulkan work time-slice rather than overlap
+    /// (the H100: separate contexts), every hand-over costs a context switch each way;
+    /// writing `frames` slots per hand-over divides that cost by `frames`. Needs a
+    /// semaphore strategy (HIP waits on the GPU for each slot's previous draw) and at most
+    /// as many frames as there are slots.
+    pub fn with_run_ahead(mut self, frames: usize) -> Result<Self> {
+        let k = self.slots.mapped.len();
+        anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the frames in flight)");
+        anyhow::ensure!(
+            frames == 1 || matches!(self.strategy.kind(), SyncKind::Timeline | SyncKind::Binary),
+            "run-ahead needs the timeline or binary strategy, not {}",
+            self.strategy.kind()
+        );
+        self.run_ahead = frames;
+        Ok(self)
+    }
+
+    /// Enqueues on the HIP stream: wait for the slot, the kernel for `frame` at `time`, the
+    /// "heights ready" signal; `sync` receives what Vulkan's submission of `frame` needs.
+    fn write_frame(&mut self, frame: u64, slot: usize, time: f32, sync: &mut SubmitSync) -> Result<()> {
+        self.strategy.before_write(&self.stream, frame, slot)?;
+        let mut ptr = self.slots.mapped[slot].device_ptr();
+        let (mut width, mut height, mut time) = (self.width, self.height, time);
+        let mut args: [*mut c_void; 4] = [
+            (&mut ptr as *mut *mut c_void).cast(),
+            (&mut width as *mut u32).cast(),
+            (&mut height as *mut u32).cast(),
+            (&mut time as *mut f32).cast(),
+        ];
+        if let Some(events) = self.kernel_events.get(slot) {
+            events.start.record(&self.stream)?;
+        }
+        // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)`; `ptr`
+        // maps a slot of width×height f32, and the grid covers exactly that range with a
+        // bounds check in the kernel; the strategy made the slot free before the launch.
+        unsafe { self.function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
+            .context("launching the sinewave kernel")?;
+        if let Some(events) = self.kernel_events.get_mut(slot) {
+            events.end.record(&self.stream)?;
+            events.recorded = true;
+        }
+        self.strategy.after_write(&self.stream, frame, slot, sync)
     }
 
     pub fn sync_kind(&self) -> SyncKind {
@@ -212,21 +298,27 @@ impl HeightSource for HipHeights {
     }
 
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
-        self.strategy.before_write(&self.stream, frame.frame, frame.slot)?;
-        let mut ptr = self.slots.mapped[frame.slot].device_ptr();
-        let (mut width, mut height, mut time) = (self.width, self.height, frame.time);
-        let mut args: [*mut c_void; 4] = [
-            (&mut ptr as *mut *mut c_void).cast(),
-            (&mut width as *mut u32).cast(),
-            (&mut height as *mut u32).cast(),
-            (&mut time as *mut f32).cast(),
-        ];
-        // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)`; `ptr`
-        // maps a slot of width×height f32, and the grid covers exactly that range with a
-        // bounds check in the kernel; the strategy made the slot free before the launch.
-        unsafe { self.function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
-            .context("launching the sinewave kernel")?;
-        self.strategy.after_write(&self.stream, frame.frame, frame.slot, sync)?;
+        if frame.frame >= self.next_unwritten {
+            // Write this frame, and with a fixed time step up to `run_ahead − 1` more: one
+            // wake-up of HIP for several frames (see `with_run_ahead`).
+            let count = if frame.time_step.is_some() { self.run_ahead } else { 1 };
+            let k = self.slots.mapped.len() as u64;
+            for i in 0..count as u64 {
+                let j = frame.frame + i;
+                let time = match frame.time_step {
+                    Some(step) => crate::sinewave::wrap_time(frame.seconds + step * i as f64),
+                    None => frame.time,
+                };
+                let mut frame_sync = SubmitSync::default();
+                self.write_frame(j, (j % k) as usize, time, &mut frame_sync)?;
+                self.pending.push_back((j, frame_sync));
+            }
+            self.next_unwritten = frame.frame + count as u64;
+        }
+        let (written, frame_sync) = self.pending.pop_front().context("no heights were written for this frame")?;
+        anyhow::ensure!(written == frame.frame, "heights written for frame {written}, rendering frame {}", frame.frame);
+        sync.waits.extend(frame_sync.waits);
+        sync.signals.extend(frame_sync.signals);
         acquire_from_external(
             &self.device,
             frame.cmd,
@@ -239,6 +331,14 @@ impl HeightSource for HipHeights {
 
     fn submitted(&mut self, frame: u64, slot: usize) -> Result<()> {
         self.strategy.after_submit(frame, slot)
+    }
+
+    fn timings(&mut self, slot: usize) -> Result<super::SourceTimings> {
+        let kernel_ms = match self.kernel_events.get(slot) {
+            Some(e) => e.elapsed_ms()?,
+            None => None,
+        };
+        Ok(super::SourceTimings { kernel_ms, transfer_ms: None })
     }
 }
 

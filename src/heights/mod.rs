@@ -10,6 +10,7 @@
 
 pub mod cpu;
 pub mod hip;
+pub mod hip_copy;
 pub mod vulkan_compute;
 
 use ash::vk;
@@ -38,6 +39,12 @@ pub struct FrameHeights<'a> {
     pub slot: usize,
     /// Animation time, already wrapped into `[0, 2π)` (see [`crate::sinewave::wrap_time`]).
     pub time: f32,
+    /// Animation time in seconds, unwrapped.
+    pub seconds: f64,
+    /// When every frame advances time by the same step (offscreen runs, benchmarks), the
+    /// step: frame `frame + i` will be at `seconds + i·step`. Sources may then write
+    /// frames ahead (see `HipHeights::with_run_ahead`).
+    pub time_step: Option<f64>,
     /// The frame's command buffer, recording, before the draw.
     pub cmd: vk::CommandBuffer,
     pub slots: &'a HeightSlots,
@@ -57,4 +64,20 @@ pub trait HeightSource {
     fn submitted(&mut self, _frame: u64, _slot: usize) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// Stage times of the last frame that wrote `slot`, which has completed (the renderer
+    /// waited for its fence). Sources that do not measure return the default (nothing).
+    fn timings(&mut self, _slot: usize) -> anyhow::Result<SourceTimings> {
+        Ok(SourceTimings::default())
+    }
+}
+
+/// What a height source measured for one frame, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SourceTimings {
+    /// The HIP kernel, by HIP events.
+    pub kernel_ms: Option<f64>,
+    /// Moving the heights through host memory (copy path: device→host and the CPU copy
+    /// into the Vulkan staging buffer).
+    pub transfer_ms: Option<f64>,
 }

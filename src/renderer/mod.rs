@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use ash::vk;
 
 use crate::camera::OrbitCamera;
-use crate::heights::{FrameHeights, HeightSource, SubmitSync};
+use crate::heights::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::interop::{release_to_external, HeightSlots};
 use crate::vulkan::commands::CommandPool;
 use crate::vulkan::device::{self, DeviceSelection};
@@ -22,6 +22,7 @@ use crate::vulkan::image::full_range;
 use crate::vulkan::pipeline::{GridPipeline, GridPushConstants};
 use crate::vulkan::swapchain::Surface;
 use crate::vulkan::sync::{Fence, Semaphore};
+use crate::vulkan::timestamps::{self, TimestampPool};
 use crate::vulkan::{Device, Instance, InstanceOptions};
 use mesh::GridMesh;
 use target::{OffscreenTarget, RgbaImage, WindowTarget};
@@ -41,6 +42,20 @@ pub struct RendererOptions {
     pub validation: bool,
     pub device: DeviceSelection,
     pub present_mode: vk::PresentModeKHR,
+    /// Record GPU timestamps around the heights and the draw (benchmarks).
+    pub gpu_timing: bool,
+}
+
+/// Stage times of one completed frame, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameTimings {
+    pub frame: u64,
+    /// Vulkan work that produced the heights (upload copy or compute), by timestamps.
+    pub vulkan_heights_ms: Option<f64>,
+    /// The draw, by timestamps (includes any wait for a semaphore not yet signalled).
+    pub draw_ms: Option<f64>,
+    /// What the height source measured (HIP kernel, host transfers).
+    pub source: SourceTimings,
 }
 
 /// Where the frames go.
@@ -91,6 +106,11 @@ pub struct Renderer {
     sync: SubmitSync,
     frame_index: u64,
     pub wireframe: bool,
+    timestamps: Option<TimestampPool>,
+    /// Fixed animation step per frame, when the caller promises one (see FrameHeights).
+    time_step: Option<f64>,
+    /// Stage times of the frame whose fence was waited on last.
+    completed: Option<FrameTimings>,
     device: Arc<Device>,
 }
 
@@ -122,7 +142,21 @@ impl Renderer {
         let physical = device::choose(&candidates, options.device)?;
         log::info!("using vulkan device {physical}, chosen as {}", options.device);
         let device = Device::new(instance, physical, surface.as_ref().map(|s| s.raw))?;
+        Self::on_device(device, options, presentation, surface)
+    }
 
+    /// An offscreen renderer on an existing device (benchmarks share one device across
+    /// configurations: NVIDIA's driver 580 refused the 31st vkCreateInstance of a process).
+    pub fn offscreen_on(device: &Arc<Device>, options: &RendererOptions, extent: vk::Extent2D) -> Result<Self> {
+        Self::on_device(device.clone(), options, Presentation::Offscreen { extent }, None)
+    }
+
+    fn on_device(
+        device: Arc<Device>,
+        options: &RendererOptions,
+        presentation: Presentation,
+        surface: Option<Surface>,
+    ) -> Result<Self> {
         let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
         let heap = device.largest_device_local_heap();
         if needed > heap / 10 * 9 {
@@ -159,6 +193,8 @@ impl Renderer {
         let pipeline = GridPipeline::new(&device, color_format)?;
         let mesh = GridMesh::upload(&device, &pool, options.grid_width, options.grid_height)?;
         let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.frames_in_flight)?;
+        let timestamps =
+            if options.gpu_timing { TimestampPool::new(&device, options.frames_in_flight)? } else { None };
         let cmds = pool.allocate(options.frames_in_flight)?;
         let frames = cmds
             .into_iter()
@@ -177,6 +213,9 @@ impl Renderer {
             sync: SubmitSync::default(),
             frame_index: 0,
             wireframe: false,
+            timestamps,
+            time_step: None,
+            completed: None,
             device,
         })
     }
@@ -202,6 +241,11 @@ impl Renderer {
         Ok(())
     }
 
+    /// Promises that frame `n+1`'s time is frame `n`'s plus `step` (or withdraws it).
+    pub fn set_time_step(&mut self, step: Option<f64>) {
+        self.time_step = step;
+    }
+
     /// The window changed size (0×0 when minimised).
     pub fn resize(&mut self, width: u32, height: u32) {
         if let Target::Window(w) = &mut self.target {
@@ -217,6 +261,10 @@ impl Renderer {
             .fence
             .wait(FENCE_TIMEOUT_NS)
             .with_context(|| format!("frame {} did not finish", self.frame_index))?;
+        let k = self.frames.len() as u64;
+        if self.frame_index >= k && self.completed.is_none_or(|c| c.frame != self.frame_index - k) {
+            self.completed = Some(self.collect_timings(self.frame_index - k, fi)?);
+        }
 
         // Window: get an image first; a minimised or out-of-date window skips the frame.
         let mut image_index = None;
@@ -263,11 +311,20 @@ impl Renderer {
             frame: self.frame_index,
             slot: fi,
             time: crate::sinewave::wrap_time(time),
+            seconds: time,
+            time_step: self.time_step,
             cmd,
             slots: &self.slots,
         };
         let source = self.source.as_mut().context("no height source set")?;
+        if let Some(ts) = &self.timestamps {
+            ts.reset(cmd, fi);
+            ts.write(cmd, fi, timestamps::FRAME_START, vk::PipelineStageFlags2::TOP_OF_PIPE);
+        }
         source.produce(&heights, &mut self.sync)?;
+        if let Some(ts) = &self.timestamps {
+            ts.write(cmd, fi, timestamps::BEFORE_DRAW, vk::PipelineStageFlags2::ALL_COMMANDS);
+        }
 
         let (color_image, color_view, depth_image, depth_view, extent, final_layout) = match &self.target {
             Target::Offscreen(t) => (
@@ -285,6 +342,9 @@ impl Renderer {
             }
         };
         self.record_draw(cmd, camera, fi, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
+        if let Some(ts) = &self.timestamps {
+            ts.write(cmd, fi, timestamps::AFTER_DRAW, vk::PipelineStageFlags2::ALL_COMMANDS);
+        }
         let slot_buffer = self.slots.buffers[fi].raw;
         release_to_external(
             &self.device,
@@ -340,6 +400,25 @@ impl Renderer {
             }
         }
         Ok(FrameOutcome::Rendered)
+    }
+
+    /// Stage times of `frame`, which used frame slot `fi` and has completed.
+    fn collect_timings(&mut self, frame: u64, fi: usize) -> Result<FrameTimings> {
+        let (mut vulkan_heights_ms, mut draw_ms) = (None, None);
+        if let Some(ts) = &self.timestamps {
+            vulkan_heights_ms = ts.elapsed_ms(fi, timestamps::FRAME_START, timestamps::BEFORE_DRAW)?;
+            draw_ms = ts.elapsed_ms(fi, timestamps::BEFORE_DRAW, timestamps::AFTER_DRAW)?;
+        }
+        let source = match self.source.as_mut() {
+            Some(s) => s.timings(fi)?,
+            None => SourceTimings::default(),
+        };
+        Ok(FrameTimings { frame, vulkan_heights_ms, draw_ms, source })
+    }
+
+    /// Stage times of the most recent frame known to have completed.
+    pub fn completed_timings(&self) -> Option<FrameTimings> {
+        self.completed
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -13,6 +13,7 @@ pub mod memory;
 pub mod pipeline;
 pub mod swapchain;
 pub mod sync;
+pub mod timestamps;
 
 pub use device::{Device, DeviceSelection, PciAddress, PhysicalDeviceInfo};
 pub use instance::{Instance, InstanceOptions};

@@ -1,0 +1,43 @@
+//! `--bench` end to end on whatever Vulkan device is here (the Vulkan compute mode needs no
+//! HIP): the JSON holds one well-formed record per configuration. No timing is asserted.
+
+mod common;
+use common::*;
+
+#[test]
+fn bench_writes_one_record_per_configuration() {
+    let dir = scratch_dir("bench");
+    let json = dir.join("bench.json");
+    let out = run_demo(&[
+        "--bench", "--bench-modes", "vulkan", "--bench-grids", "16,40", "--bench-frames-in-flight", "1,3",
+        "--bench-frames", "12", "--bench-warmup", "2", "--bench-size", "160x90", "--validation", "--bench-json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "stderr:\n{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("| vulkan | 40² | 3 | 1 |"), "table:\n{stdout}");
+    let records: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(records.len(), 4);
+    let mut seen = Vec::new();
+    for r in &records {
+        assert_eq!(r["mode"], "vulkan");
+        for key in ["fps", "frame_ms_median", "frame_ms_p99", "kernel_ms", "draw_ms", "deliver_ms"] {
+            let v = r[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {r}"));
+            assert!(v.is_finite() && v > 0.0, "{key} = {v} in {r}");
+        }
+        assert_eq!(r["frames"], 12);
+        seen.push((r["grid"].as_u64().unwrap(), r["frames_in_flight"].as_u64().unwrap()));
+    }
+    seen.sort();
+    assert_eq!(seen, vec![(16, 1), (16, 3), (40, 1), (40, 3)]);
+}
+
+#[test]
+fn bench_modes_that_need_hip_explain_themselves_without_it() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hip-vulkan-sinewave"))
+        .args(["--bench", "--bench-modes", "timeline", "--bench-grids", "16"])
+        .env("HIP_RUNTIME_LIBRARY", "/nonexistent/libamdhip64.so")
+        .output()
+        .expect("runs");
+    assert_clean_failure(&out, "HIP runtime");
+}
