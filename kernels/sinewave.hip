@@ -1,33 +1,55 @@
-// The sinewave kernel: one thread per grid vertex writes that vertex's height.
+// The sinewave kernel: heights[y][x] = sin(u·10 + t) · cos(v·10 + t), u, v in [-1, 1].
 //
-// Built by build/hip.rs (hipcc --genco on AMD, nvcc -fatbin on NVIDIA) and
-// loaded at run time with hipModuleLoadData; the host launches it by the
-// unmangled name "sinewave" (hence extern "C").
+// Built by build/hip.rs (hipcc --genco on AMD, nvcc -fatbin on NVIDIA) and loaded at run
+// time with hipModuleLoadData; the host launches it by the unmangled name "sinewave"
+// (hence extern "C").
 //
-// nvcc compiles this file directly, without HIP's headers: __global__,
-// blockIdx and friends are CUDA built-ins there, and CUDA's math functions
-// are declared implicitly. hipcc needs HIP's runtime header for the same names.
+// The wave is separable: sin(u·f + t) depends on the column only, cos(v·f + t) on the row
+// only. So each block takes blockDim.x columns and ROWS_PER_BLOCK rows: the first
+// ROWS_PER_BLOCK threads compute the rows' cosines into shared memory, each thread its
+// column's sine, and every height is then one multiply and one store. The arithmetic is
+// the same per element as computing both functions there (same float operations), but the
+// transcendental work drops ~30-fold and the kernel runs at the speed of its stores.
+//
+// nvcc compiles this file directly, without HIP's headers: __global__, __shared__,
+// blockIdx and friends are CUDA built-ins there. hipcc needs HIP's runtime header.
 #ifndef __CUDACC__
 #include <hip/hip_runtime.h>
 #endif
 
+// Keep in step with ROWS_PER_BLOCK in src/heights/hip.rs.
+#define ROWS_PER_BLOCK 32
+
+// Maps index i of n to [-1, 1] exactly as the CPU reference does (n == 1 maps to 0).
+__device__ static inline float grid_coord(unsigned int i, unsigned int n)
+{
+    return n > 1 ? (float)i / (float)(n - 1) * 2.0f - 1.0f : 0.0f;
+}
+
 // heights: width * height floats, row-major (index y * width + x).
 // time: animation phase in radians; the host keeps it in [0, 2*pi).
-// Launch with a 2-D grid covering width x height; extra threads return early.
+// Launch: block (bx, 1, 1) with bx >= ROWS_PER_BLOCK; grid (ceil(width / bx),
+// ceil(height / ROWS_PER_BLOCK), 1).
 extern "C" __global__ void sinewave(float* heights, unsigned int width, unsigned int height,
                                     float time)
 {
+    const float freq = 10.0f;
+    __shared__ float row_cos[ROWS_PER_BLOCK];
+
+    const unsigned int y0 = blockIdx.y * ROWS_PER_BLOCK;
+    if (threadIdx.x < ROWS_PER_BLOCK && y0 + threadIdx.x < height) {
+        row_cos[threadIdx.x] = cosf(grid_coord(y0 + threadIdx.x, height) * freq + time);
+    }
+    __syncthreads();
+
     const unsigned int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const unsigned int y = blockIdx.y * blockDim.y + threadIdx.y;
-    if (x >= width || y >= height) {
+    if (x >= width) {
         return;
     }
-
-    // Map the vertex to [-1, 1] on both axes. A 1-wide (or 1-high) grid maps
-    // to 0 instead of dividing by zero.
-    const float u = width > 1 ? (float)x / (float)(width - 1) * 2.0f - 1.0f : 0.0f;
-    const float v = height > 1 ? (float)y / (float)(height - 1) * 2.0f - 1.0f : 0.0f;
-
-    const float freq = 10.0f;
-    heights[y * width + x] = sinf(u * freq + time) * cosf(v * freq + time);
+    const float column_sin = sinf(grid_coord(x, width) * freq + time);
+    const unsigned int rows = min(ROWS_PER_BLOCK, height - y0);
+    float* out = heights + (size_t)y0 * width + x;
+    for (unsigned int r = 0; r < rows; ++r) {
+        out[(size_t)r * width] = column_sin * row_cos[r];
+    }
 }

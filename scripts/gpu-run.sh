@@ -41,11 +41,12 @@ case "$what" in
         echo "=== $sync: FAILED"; status=1
       fi
     done
-    for ahead in "timeline 2 2" "binary 2 2" "timeline 3 3" "binary 3 2"; do
+    for ahead in "timeline 2 2 1024x1024" "binary 2 2 1024x1024" "timeline 4 4 1024x1024" "binary 3 2 1024x1024" \
+                 "timeline 2 1 1000x45" "host 2 1 33x7" "timeline 4 4 4097x1031"; do
       set -- $ahead
-      echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3"
+      echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
       if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
-           --validation --verify --grid 1024x1024 --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
+           --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
            > "$OUT/verify-$1-k$2-ahead$3.log" 2>&1; then
         grep verify: "$OUT/verify-$1-k$2-ahead$3.log"; echo "=== ok"
       else

@@ -201,12 +201,12 @@ pub struct Cli {
     pub bench_grids: Vec<u32>,
 
     /// Frames in flight to benchmark the pipelined modes with.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3",
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
     pub bench_frames_in_flight: Vec<u32>,
 
     /// Run-ahead values to benchmark the timeline and binary modes with (each ≤ K).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3",
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
     pub bench_run_ahead: Vec<u32>,
 

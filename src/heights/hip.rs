@@ -74,16 +74,20 @@ impl HipSetup {
     }
 }
 
-/// Block shape for a grid `width` wide: 256 threads, as wide as the rows allow, so that a
-/// warp/wavefront writes contiguous memory.
+/// Rows each block of the kernel writes (`ROWS_PER_BLOCK` in `kernels/sinewave.hip`).
+pub const ROWS_PER_BLOCK: u32 = 32;
+
+/// Block shape for a grid `width` wide: one row of threads, as wide as the grid allows
+/// (32..=256, so that the first 32 threads can compute the block's row factors and a
+/// warp/wavefront writes contiguous memory).
 pub fn block_shape(width: u32) -> [u32; 3] {
-    let x = width.next_power_of_two().clamp(32, 256);
-    [x, 256 / x, 1]
+    [width.next_power_of_two().clamp(ROWS_PER_BLOCK, 256), 1, 1]
 }
 
-/// Blocks needed to cover `width × height` with `block`.
+/// Blocks needed to cover `width × height`: one per `block[0]` columns and
+/// [`ROWS_PER_BLOCK`] rows.
 pub fn grid_shape(width: u32, height: u32, block: [u32; 3]) -> [u32; 3] {
-    [width.div_ceil(block[0]), height.div_ceil(block[1]), 1]
+    [width.div_ceil(block[0]), height.div_ceil(ROWS_PER_BLOCK), 1]
 }
 
 /// The kernel's code object: `--kernel FILE` or the one embedded at build time.
@@ -255,10 +259,10 @@ impl HipHeights {
         Ok(self)
     }
 
-    /// Enqueues on the HIP stream: wait for the slot, the kernel for `frame` at `time`, the
-    /// "heights ready" signal; `sync` receives what Vulkan's submission of `frame` needs.
+    /// Enqueues on the HIP stream (after the strategy's wait for the slot): the kernel for
+    /// `frame` at `time` and the "heights ready" signal; `sync` receives what Vulkan's
+    /// submission of `frame` needs.
     fn write_frame(&mut self, frame: u64, slot: usize, time: f32, sync: &mut SubmitSync) -> Result<()> {
-        self.strategy.before_write(&self.stream, frame, slot)?;
         let mut ptr = self.slots.mapped[slot].device_ptr();
         let (mut width, mut height, mut time) = (self.width, self.height, time);
         let mut args: [*mut c_void; 4] = [
@@ -303,14 +307,23 @@ impl HeightSource for HipHeights {
             // wake-up of HIP for several frames (see `with_run_ahead`).
             let count = if frame.time_step.is_some() { self.run_ahead } else { 1 };
             let k = self.slots.mapped.len() as u64;
-            for i in 0..count as u64 {
-                let j = frame.frame + i;
-                let time = match frame.time_step {
-                    Some(step) => crate::sinewave::wrap_time(frame.seconds + step * i as f64),
-                    None => frame.time,
-                };
+            let burst: Vec<(u64, usize, f32)> = (0..count as u64)
+                .map(|i| {
+                    let time = match frame.time_step {
+                        Some(step) => crate::sinewave::wrap_time(frame.seconds + step * i as f64),
+                        None => frame.time,
+                    };
+                    (frame.frame + i, ((frame.frame + i) % k) as usize, time)
+                })
+                .collect();
+            // All waits first, then all kernels: the burst then runs on the GPU in one go
+            // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
+            for &(j, slot, _) in &burst {
+                self.strategy.before_write(&self.stream, j, slot)?;
+            }
+            for &(j, slot, time) in &burst {
                 let mut frame_sync = SubmitSync::default();
-                self.write_frame(j, (j % k) as usize, time, &mut frame_sync)?;
+                self.write_frame(j, slot, time, &mut frame_sync)?;
                 self.pending.push_back((j, frame_sync));
             }
             self.next_unwritten = frame.frame + count as u64;
@@ -358,14 +371,14 @@ mod tests {
     #[test]
     fn block_and_grid_cover_the_heights() {
         assert_eq!(block_shape(1024), [256, 1, 1]);
-        assert_eq!(block_shape(100), [128, 2, 1]);
-        assert_eq!(block_shape(2), [32, 8, 1]);
-        for (w, h) in [(1024, 1024), (100, 7), (2, 2), (4097, 3)] {
+        assert_eq!(block_shape(100), [128, 1, 1]);
+        assert_eq!(block_shape(2), [32, 1, 1]);
+        for (w, h) in [(1024, 1024), (100, 7), (2, 2), (4097, 33)] {
             let b = block_shape(w);
-            assert_eq!(b[0] * b[1] * b[2], 256);
+            assert!(b[0] >= ROWS_PER_BLOCK, "the first {ROWS_PER_BLOCK} threads compute the row factors");
             let g = grid_shape(w, h, b);
-            assert!(g[0] * b[0] >= w && g[1] * b[1] >= h);
-            assert!((g[0] - 1) * b[0] < w && (g[1] - 1) * b[1] < h, "no block entirely outside");
+            assert!(g[0] * b[0] >= w && g[1] * ROWS_PER_BLOCK >= h);
+            assert!((g[0] - 1) * b[0] < w && (g[1] - 1) * ROWS_PER_BLOCK < h, "no block entirely outside");
         }
     }
 

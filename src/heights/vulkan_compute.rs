@@ -13,6 +13,8 @@ use crate::vulkan::Device;
 const SINEWAVE_COMP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sinewave.comp.spv"));
 /// `local_size_x` of the shader.
 const GROUP_WIDTH: u32 = 256;
+/// Rows per workgroup (`ROWS` in the shader).
+const GROUP_ROWS: u32 = 32;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -145,7 +147,7 @@ impl HeightSource for ComputeHeights {
                 0,
                 bytemuck::bytes_of(&push),
             );
-            d.raw.cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height, 1);
+            d.raw.cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height.div_ceil(GROUP_ROWS), 1);
         }
         buffer_barrier(
             d,
