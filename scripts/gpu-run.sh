@@ -47,10 +47,10 @@ case "$what" in
       echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
       if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
            --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
-           > "$OUT/verify-$1-k$2-ahead$3.log" 2>&1; then
-        grep verify: "$OUT/verify-$1-k$2-ahead$3.log"; echo "=== ok"
+           > "$OUT/verify-$1-k$2-ahead$3-$4.log" 2>&1; then
+        grep verify: "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== ok"
       else
-        tail -5 "$OUT/verify-$1-k$2-ahead$3.log"; echo "=== FAILED"; status=1
+        tail -5 "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== FAILED"; status=1
       fi
     done
     $BIN --headless --heights hip --kernel "$KERNEL" --frames 3 --time 1.0 --size 1280x720 \
