@@ -316,6 +316,7 @@ impl HeightSource for HipHeights {
                     (frame.frame + i, ((frame.frame + i) % k) as usize, time)
                 })
                 .collect();
+            self.strategy.begin_burst(frame.frame, count as u64);
             // All waits first, then all kernels: the burst then runs on the GPU in one go
             // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
             for &(j, slot, _) in &burst {
@@ -330,6 +331,22 @@ impl HeightSource for HipHeights {
         }
         let (written, frame_sync) = self.pending.pop_front().context("no heights were written for this frame")?;
         anyhow::ensure!(written == frame.frame, "heights written for frame {written}, rendering frame {}", frame.frame);
+        if frame_sync.waits.is_empty() && self.strategy.kind() == SyncKind::Timeline {
+            // A frame inside a run-ahead burst: its heights were handed over with the
+            // burst's first frame. Chain after that frame's semaphore wait (submission
+            // order + this dependency on all earlier commands).
+            let barrier = [vk::MemoryBarrier2::default()
+                .src_stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)
+                .src_access_mask(vk::AccessFlags2::MEMORY_WRITE)
+                .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT)
+                .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ)];
+            // SAFETY: the frame's command buffer is recording.
+            unsafe {
+                self.device
+                    .raw
+                    .cmd_pipeline_barrier2(frame.cmd, &vk::DependencyInfo::default().memory_barriers(&barrier))
+            };
+        }
         sync.waits.extend(frame_sync.waits);
         sync.signals.extend(frame_sync.signals);
         acquire_from_external(

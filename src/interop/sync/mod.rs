@@ -101,6 +101,10 @@ pub fn select<T>(
 /// 4. after Vulkan's submission, [`after_submit`](Self::after_submit).
 pub trait SyncStrategy {
     fn kind(&self) -> SyncKind;
+    /// HIP is about to write frames `first .. first + len` in one go (run-ahead). A strategy
+    /// may then hand the whole burst over with one signal and one wait instead of one per
+    /// frame. Called before the burst's `before_write`s.
+    fn begin_burst(&mut self, _first: u64, _len: u64) {}
     fn before_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize) -> Result<()>;
     fn after_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize, sync: &mut SubmitSync) -> Result<()>;
     fn after_submit(&mut self, _frame: u64, _slot: usize) -> Result<()> {

@@ -6,6 +6,14 @@
 //!   `draw ≥ f−K+1` (frame `f−K`, the slot's previous user) before writing.
 //!
 //! Values only grow, so one pair of semaphores serves every slot and frame.
+//!
+//! With run-ahead (HIP writes frames `b .. b+r` in one burst) the burst is handed over
+//! once: HIP signals `sim = b+r` after the last kernel, Vulkan's frame `b` waits for it,
+//! and only frame `b+r−1` signals `draw`. On the H100 each cross-API semaphore operation
+//! in a Vulkan submission cost ~0.3 ms of GPU idle time (BENCHMARKS.md), so this is where
+//! run-ahead pays. Frames `b+1 .. b+r` have no wait of their own: the height source
+//! records an execution dependency on all earlier work, which chains them after frame
+//! `b`'s wait in submission order.
 
 use std::sync::Arc;
 
@@ -27,6 +35,8 @@ pub struct TimelineSync {
     /// Signalled by Vulkan (value f+1 after frame f's draw), waited on by HIP.
     draw: ExportableSemaphore,
     frames_in_flight: u64,
+    /// The burst being written: frames `burst.0 .. burst.0 + burst.1`.
+    burst: (u64, u64),
 }
 
 impl TimelineSync {
@@ -37,7 +47,7 @@ impl TimelineSync {
             .context("importing timeline semaphore 'sim' into HIP")?;
         let draw_hip = hip::ExternalSemaphore::import_opaque_fd(hip, draw.export()?, hip::SemaphoreKind::Timeline)
             .context("importing timeline semaphore 'draw' into HIP")?;
-        Ok(Self { sim_hip, draw_hip, sim, draw, frames_in_flight: frames_in_flight as u64 })
+        Ok(Self { sim_hip, draw_hip, sim, draw, frames_in_flight: frames_in_flight as u64, burst: (0, 1) })
     }
 }
 
@@ -55,20 +65,31 @@ impl SyncStrategy for TimelineSync {
         Ok(())
     }
 
+    fn begin_burst(&mut self, first: u64, len: u64) {
+        self.burst = (first, len.max(1));
+    }
+
     fn after_write(&mut self, stream: &hip::Stream, frame: u64, _slot: usize, sync: &mut SubmitSync) -> Result<()> {
-        stream.signal_external_semaphores(&[(&self.sim_hip, frame + 1)]).context("HIP signalling 'heights ready'")?;
-        sync.waits.push(
-            vk::SemaphoreSubmitInfo::default()
-                .semaphore(self.sim.raw)
-                .value(frame + 1)
-                .stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT),
-        );
-        sync.signals.push(
-            vk::SemaphoreSubmitInfo::default()
-                .semaphore(self.draw.raw)
-                .value(frame + 1)
-                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
-        );
+        let (first, len) = self.burst;
+        let last = first + len - 1;
+        if frame == last {
+            // Every frame of the burst is written: one signal for all of them.
+            stream.signal_external_semaphores(&[(&self.sim_hip, last + 1)]).context("HIP signalling 'heights ready'")?;
+            sync.signals.push(
+                vk::SemaphoreSubmitInfo::default()
+                    .semaphore(self.draw.raw)
+                    .value(frame + 1)
+                    .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
+            );
+        }
+        if frame == first {
+            sync.waits.push(
+                vk::SemaphoreSubmitInfo::default()
+                    .semaphore(self.sim.raw)
+                    .value(last + 1)
+                    .stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT),
+            );
+        }
         Ok(())
     }
 }
