@@ -163,7 +163,8 @@ pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRec
     for (i, &(mode, grid, k, run_ahead)) in configs.iter().enumerate() {
         let label = format!("[{}/{}] {mode:?} {grid}² K={k} run-ahead {run_ahead}", i + 1, configs.len());
         let config = Config { mode, grid, k, run_ahead };
-        let record = run_one(cli, plan, hip.as_ref(), config, &label, &mut shared).with_context(|| format!("benchmark {label}"))?;
+        let record = run_one(cli, plan, hip.as_ref(), config, &label, &mut shared)
+            .with_context(|| format!("benchmark {label}"))?;
         eprintln!(
             "\r{label}: {:.0} frames/s, frame {:.3} ms (p99 {:.3}), kernel {:.3}, draw {:.3}, deliver {:.3} ms          ",
             record.fps, record.frame_ms_median, record.frame_ms_p99, record.kernel_ms, record.draw_ms, record.deliver_ms

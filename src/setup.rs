@@ -57,7 +57,10 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         Some((setup, kernel)) => {
             let mut source = HipHeights::new(&setup, renderer.device(), renderer.slots(), cli.sync, &kernel)?;
             if cli.run_ahead > 1 {
-                anyhow::ensure!(cli.time_step.is_some(), "--run-ahead needs --time-step (frames ahead need known times)");
+                anyhow::ensure!(
+                    cli.time_step.is_some(),
+                    "--run-ahead needs --time-step (frames ahead need known times)"
+                );
                 source = source.with_run_ahead(cli.run_ahead as usize)?;
             }
             renderer.set_height_source(Box::new(source))?;

@@ -9,8 +9,21 @@ fn bench_writes_one_record_per_configuration() {
     let dir = scratch_dir("bench");
     let json = dir.join("bench.json");
     let out = run_demo(&[
-        "--bench", "--bench-modes", "vulkan", "--bench-grids", "16,40", "--bench-frames-in-flight", "1,3",
-        "--bench-frames", "12", "--bench-warmup", "2", "--bench-size", "160x90", "--validation", "--bench-json",
+        "--bench",
+        "--bench-modes",
+        "vulkan",
+        "--bench-grids",
+        "16,40",
+        "--bench-frames-in-flight",
+        "1,3",
+        "--bench-frames",
+        "12",
+        "--bench-warmup",
+        "2",
+        "--bench-size",
+        "160x90",
+        "--validation",
+        "--bench-json",
         json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));

@@ -237,7 +237,8 @@ impl HipHeights {
 
     /// Times every kernel with HIP events (for benchmarks; costs two event records a frame).
     pub fn with_timing(mut self) -> Result<Self> {
-        self.kernel_events = (0..self.slots.mapped.len()).map(|_| KernelEvents::new(&self.hip)).collect::<Result<_>>()?;
+        self.kernel_events =
+            (0..self.slots.mapped.len()).map(|_| KernelEvents::new(&self.hip)).collect::<Result<_>>()?;
         Ok(self)
     }
 

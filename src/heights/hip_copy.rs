@@ -41,7 +41,14 @@ impl HipCopyHeights {
         let function = module.function(KERNEL_NAME)?;
         let bytes = slots.slot_bytes();
         let staging = (0..slots.len())
-            .map(|i| Buffer::host_visible(device, bytes, vk::BufferUsageFlags::TRANSFER_SRC, &format!("copy-path staging {i}")))
+            .map(|i| {
+                Buffer::host_visible(
+                    device,
+                    bytes,
+                    vk::BufferUsageFlags::TRANSFER_SRC,
+                    &format!("copy-path staging {i}"),
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             heights: hip::DeviceBuffer::new(hip, bytes as usize).context("hipMalloc for the copy path's heights")?,

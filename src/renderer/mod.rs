@@ -193,8 +193,7 @@ impl Renderer {
         let pipeline = GridPipeline::new(&device, color_format)?;
         let mesh = GridMesh::upload(&device, &pool, options.grid_width, options.grid_height)?;
         let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.frames_in_flight)?;
-        let timestamps =
-            if options.gpu_timing { TimestampPool::new(&device, options.frames_in_flight)? } else { None };
+        let timestamps = if options.gpu_timing { TimestampPool::new(&device, options.frames_in_flight)? } else { None };
         let cmds = pool.allocate(options.frames_in_flight)?;
         let frames = cmds
             .into_iter()

@@ -39,11 +39,18 @@ impl TimestampPool {
             log::warn!("{}: the queue cannot write timestamps; GPU stage times unavailable", device.physical.name);
             return Ok(None);
         }
-        let info = vk::QueryPoolCreateInfo::default().query_type(vk::QueryType::TIMESTAMP).query_count(frames * PER_FRAME);
+        let info =
+            vk::QueryPoolCreateInfo::default().query_type(vk::QueryType::TIMESTAMP).query_count(frames * PER_FRAME);
         // SAFETY: valid create info on a live device.
         let raw = unsafe { device.raw.create_query_pool(&info, None) }.context("vkCreateQueryPool (timestamps)")?;
         let valid_mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
-        Ok(Some(Self { device: device.clone(), raw, frames, period_ns: f64::from(device.limits.timestamp_period), valid_mask }))
+        Ok(Some(Self {
+            device: device.clone(),
+            raw,
+            frames,
+            period_ns: f64::from(device.limits.timestamp_period),
+            valid_mask,
+        }))
     }
 
     /// Records the reset of frame slot `frame`'s queries (at the start of its command buffer).

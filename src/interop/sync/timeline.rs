@@ -74,7 +74,9 @@ impl SyncStrategy for TimelineSync {
         let last = first + len - 1;
         if frame == last {
             // Every frame of the burst is written: one signal for all of them.
-            stream.signal_external_semaphores(&[(&self.sim_hip, last + 1)]).context("HIP signalling 'heights ready'")?;
+            stream
+                .signal_external_semaphores(&[(&self.sim_hip, last + 1)])
+                .context("HIP signalling 'heights ready'")?;
             sync.signals.push(
                 vk::SemaphoreSubmitInfo::default()
                     .semaphore(self.draw.raw)
