@@ -85,7 +85,7 @@ impl ExternalMemory {
     /// before the memory is destroyed. On failure the memory is destroyed.
     pub fn map_buffer(self, offset: u64, size: u64) -> Result<MappedBuffer> {
         let end = offset.checked_add(size);
-        if size == 0 || end.map_or(true, |end| end > self.size) {
+        if size == 0 || end.is_none_or(|end| end > self.size) {
             return Err(HipError {
                 call: "hipExternalMemoryGetMappedBuffer",
                 code: ffi::HIP_ERROR_INVALID_VALUE,
