@@ -229,11 +229,27 @@ pub struct Cli {
     /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE", requires = "bench")]
     pub bench_json: Option<PathBuf>,
+
+    /// Also draw the results as a PNG chart here (frame time by stage, per mode and grid);
+    /// with --chart-from, the chart to write.
+    #[arg(long, value_name = "FILE")]
+    pub bench_chart: Option<PathBuf>,
+
+    /// Draw the --bench-chart from this saved --bench-json file and exit, running nothing.
+    #[arg(long, value_name = "FILE.json", requires = "bench_chart", conflicts_with = "bench")]
+    pub chart_from: Option<PathBuf>,
+
+    /// GPU name for the chart's title.
+    #[arg(long, value_name = "NAME", default_value = "NVIDIA H100 80GB HBM3")]
+    pub chart_gpu: String,
 }
 
 impl Cli {
     /// Checks the combinations clap cannot express. Call after parsing.
     pub fn validate(&self) -> Result<(), String> {
+        if self.bench_chart.is_some() && !self.bench && self.chart_from.is_none() {
+            return Err("--bench-chart needs --bench or --chart-from".into());
+        }
         if !(self.bench_seconds.is_finite() && self.bench_seconds > 0.0) {
             return Err(format!("--bench-seconds must be a positive number, got {}", self.bench_seconds));
         }

@@ -22,6 +22,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_chart;
 pub mod camera;
 pub mod cli;
 pub mod grid;

@@ -12,6 +12,15 @@ fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }
+    if let Some(json) = &cli.chart_from {
+        return match chart_from(&cli, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = if cli.bench {
         run_bench(&cli)
     } else if cli.headless {
@@ -56,5 +65,24 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
         bench::write_json(path, &records, kernel.as_ref())?;
         log::info!("wrote {}", path.display());
     }
+    if let Some(path) = &cli.bench_chart {
+        use hip_vulkan_sinewave::bench_chart;
+        let size = (cli.bench_size.width, cli.bench_size.height);
+        bench_chart::render_chart_at(&bench_chart::records_json(&records)?, &cli.chart_gpu, size, path)?;
+        log::info!("wrote {}", path.display());
+    }
     Ok((0, 0))
+}
+
+/// `--chart-from`: draws the chart of a saved `--bench-json` file; no GPU work.
+fn chart_from(cli: &Cli, json: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use hip_vulkan_sinewave::bench_chart;
+    let Some(out) = &cli.bench_chart else { anyhow::bail!("--chart-from needs --bench-chart FILE") };
+    let text = std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
+    let size = (cli.bench_size.width, cli.bench_size.height);
+    bench_chart::render_chart_at(&text, &cli.chart_gpu, size, out)
+        .with_context(|| format!("charting {}", json.display()))?;
+    log::info!("wrote {}", out.display());
+    Ok(())
 }

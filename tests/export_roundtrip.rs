@@ -84,3 +84,30 @@ fn each_export_is_a_new_descriptor() {
     assert_ne!(a.fd.as_raw_fd(), b.fd.as_raw_fd());
     assert!(a.allocation_size >= a.buffer_size && a.buffer_size == 16 * 16 * 4);
 }
+
+#[test]
+fn synchronization_validation_catches_a_missing_barrier() {
+    // The negative control for every "zero validation messages" assertion: a copy that
+    // reads a buffer another copy just wrote, with no barrier between, must be reported.
+    let instance =
+        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
+    let physical =
+        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let device = Device::new(instance.clone(), physical, None).expect("device");
+    let usage = vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST;
+    let a = Buffer::device_local(&device, 4096, usage, "a").expect("a");
+    let b = Buffer::device_local(&device, 4096, usage, "b").expect("b");
+    let c = Buffer::device_local(&device, 4096, usage, "c").expect("c");
+    let pool = CommandPool::new(&device, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: 4096 }];
+    pool.run_once("hazard", |cmd| {
+        // SAFETY: recording; all buffers hold 4096 bytes. The missing barrier is the point.
+        unsafe {
+            device.raw.cmd_copy_buffer(cmd, a.raw, b.raw, &region);
+            device.raw.cmd_copy_buffer(cmd, b.raw, c.raw, &region);
+        }
+    })
+    .expect("submit");
+    let (errors, _) = instance.validation_counts();
+    assert!(errors > 0, "synchronization validation did not report the read-after-write hazard");
+}

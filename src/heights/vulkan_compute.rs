@@ -32,12 +32,16 @@ pub struct ComputeHeights {
     pool: vk::DescriptorPool,
     /// One descriptor set per slot, pointing at that slot's buffer.
     sets: Vec<vk::DescriptorSet>,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl ComputeHeights {
     pub fn new(device: &Arc<Device>, slots: &HeightSlots) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("ComputeHeights")?;
         let d = &device.raw;
         let mut this = Self {
+            _live,
             device: device.clone(),
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),

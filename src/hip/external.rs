@@ -13,25 +13,41 @@
 //! 580) through the shim, importing a `/dev/null` fd: the memory import failed
 //! (cudaErrorUnknown) AND closed the fd — Rust's IO-safety check then aborted
 //! on the second close; the semaphore imports failed and left it open.
-//! Closing it again could close an unrelated file that reused the number, so
-//! after a failure the fd is released unclosed (`release_after_failure`):
-//! at worst one fd leaks per failed import, which only happens on the
-//! fallback path. Revisit if the driver documents the failure case.
+//! Closing it blindly could close an unrelated file that reused the number; never closing
+//! it leaks one fd per failed import (every run on AMD/Linux, where `auto` tries the
+//! semaphore strategies first). So `release_after_failure` compares the fd's identity
+//! (`fstat` device and inode) before the import and after the failure: still the same
+//! open file → ours to close; closed or replaced → released untouched.
+//! Revisit if the driver documents the failure case.
 
 use std::ffi::c_void;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use super::device::Hip;
 use super::error::{HipError, Result};
 use super::ffi;
 use super::result;
 
-/// After a failed import the runtime may already have closed `fd` (see the
-/// module docs), so it is released, never closed here: a possible one-fd leak
-/// instead of a possible double close.
-fn release_after_failure(fd: OwnedFd, error: HipError) -> HipError {
-    let raw = fd.into_raw_fd();
-    log::debug!("{}: fd {raw} released unclosed after the failed import", error.call);
+/// Device and inode of the open file behind `fd`, if it is open.
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    // SAFETY: fstat only writes into `stat`; an fd that is not open yields EBADF.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `stat` is a valid, writable libc::stat.
+    let rc = unsafe { libc::fstat(fd, &mut stat) };
+    (rc == 0).then_some((stat.st_dev, stat.st_ino))
+}
+
+/// After a failed import the runtime may already have closed `fd` (see the module docs):
+/// close it only if it is still the file it was before the import (`before`).
+fn release_after_failure(fd: OwnedFd, before: Option<(u64, u64)>, error: HipError) -> HipError {
+    let raw = fd.as_raw_fd();
+    if before.is_some() && identity(raw) == before {
+        drop(fd);
+        log::debug!("{}: fd {raw} closed after the failed import", error.call);
+    } else {
+        let _ = fd.into_raw_fd();
+        log::debug!("{}: fd {raw} was closed by the runtime during the failed import", error.call);
+    }
     error
 }
 
@@ -53,9 +69,10 @@ impl ExternalMemory {
     /// `size` is the allocation size (`VkMemoryAllocateInfo::allocationSize`);
     /// `dedicated` must be true when the Vulkan allocation was dedicated
     /// (`VkMemoryDedicatedAllocateInfo`). The fd is consumed either way: the
-    /// runtime owns it after success; after a failure it is released
-    /// unclosed, because the driver may already have closed it (module docs).
+    /// runtime owns it after success; after a failure it is closed here unless
+    /// the driver already closed it (module docs).
     pub fn import_opaque_fd(hip: &Hip, fd: OwnedFd, size: u64, dedicated: bool) -> Result<ExternalMemory> {
+        let before = identity(fd.as_raw_fd());
         let desc = ffi::ExternalMemoryHandleDesc {
             type_: ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
             handle: ffi::ExternalHandle { fd: fd.as_raw_fd() },
@@ -67,7 +84,7 @@ impl ExternalMemory {
         // (owned by `fd`, which outlives the call).
         let raw = match unsafe { result::import_external_memory(hip.api(), &desc) } {
             Ok(raw) => raw,
-            Err(e) => return Err(release_after_failure(fd, e)),
+            Err(e) => return Err(release_after_failure(fd, before, e)),
         };
         // Success: the runtime now owns the fd (see the module docs). Release
         // it without closing.
@@ -180,6 +197,7 @@ impl ExternalSemaphore {
     /// [`HipError::is_unsupported`]); timeline semaphores need HIP ≥ 6 or the
     /// NVIDIA shim.
     pub fn import_opaque_fd(hip: &Hip, fd: OwnedFd, kind: SemaphoreKind) -> Result<ExternalSemaphore> {
+        let before = identity(fd.as_raw_fd());
         let desc = ffi::ExternalSemaphoreHandleDesc {
             type_: match kind {
                 SemaphoreKind::Binary => ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD,
@@ -192,7 +210,7 @@ impl ExternalSemaphore {
         // SAFETY: desc is fully initialised at the modern size; the fd is open.
         let raw = match unsafe { result::import_external_semaphore(hip.api(), &desc) } {
             Ok(raw) => raw,
-            Err(e) => return Err(release_after_failure(fd, e)),
+            Err(e) => return Err(release_after_failure(fd, before, e)),
         };
         // Success: the runtime owns the fd now (module docs). Release it.
         let _ = fd.into_raw_fd();

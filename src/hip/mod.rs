@@ -13,8 +13,8 @@
 //!   the library outlives everything created from it.
 //! - [`ExternalMemory::import_opaque_fd`] and [`ExternalSemaphore::import_opaque_fd`]
 //!   take an `OwnedFd`: the runtime owns it after a successful import; after a
-//!   failed one it is released unclosed, since the NVIDIA driver was seen to
-//!   close it even then (details in `external.rs`).
+//!   failed one it is closed only if it is still the same open file, since the
+//!   NVIDIA driver was seen to close it even then (details in `external.rs`).
 //! - [`ExternalMemory::map_buffer`] consumes the memory into the [`MappedBuffer`]:
 //!   dropping it frees the mapped pointer, then destroys the external memory.
 //! - [`Function`] shares its [`Module`]'s code object (an `Arc`): it cannot unload under it.

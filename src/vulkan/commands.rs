@@ -12,14 +12,17 @@ use super::sync::Fence;
 pub struct CommandPool {
     device: Arc<Device>,
     pub raw: vk::CommandPool,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl CommandPool {
     pub fn new(device: &Arc<Device>, flags: vk::CommandPoolCreateFlags) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("CommandPool")?;
         let info = vk::CommandPoolCreateInfo::default().queue_family_index(device.queue_family).flags(flags);
         // SAFETY: valid create info on a live device.
         let raw = unsafe { device.raw.create_command_pool(&info, None) }.context("vkCreateCommandPool failed")?;
-        Ok(Self { device: device.clone(), raw })
+        Ok(Self { device: device.clone(), raw, _live })
     }
 
     /// Allocates `count` primary command buffers.

@@ -235,6 +235,8 @@ pub struct Device {
     pub swapchain_ext: Option<ash::khr::swapchain::Device>,
     /// `fillModeNonSolid` is enabled: wireframe drawing is possible.
     pub wireframe_supported: bool,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Device {
@@ -245,6 +247,7 @@ impl Device {
         physical: PhysicalDeviceInfo,
         surface: Option<vk::SurfaceKHR>,
     ) -> Result<Arc<Self>> {
+        let _live = crate::vulkan::live::Tracked::new("Device")?;
         let pd = physical.raw;
         // SAFETY: pd belongs to this instance.
         let families = unsafe { instance.raw.get_physical_device_queue_family_properties(pd) };
@@ -328,6 +331,7 @@ impl Device {
             .then(|| ash::khr::external_semaphore_fd::Device::new(&instance.raw, &raw));
         let swapchain_ext = surface.is_some().then(|| ash::khr::swapchain::Device::new(&instance.raw, &raw));
         Ok(Arc::new(Self {
+            _live,
             instance,
             physical,
             raw,

@@ -37,12 +37,15 @@ pub struct ExportableBuffer {
     pub size: u64,
     pub allocation_size: u64,
     pub dedicated: bool,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl ExportableBuffer {
     /// Creates the buffer after checking that the driver can export this usage as an
     /// `OPAQUE_FD`; allocates dedicated memory when the driver requires or prefers it.
     pub fn new(device: &Arc<Device>, size: u64, usage: vk::BufferUsageFlags, what: &str) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("ExportableBuffer")?;
         if size == 0 {
             bail!("{what}: a buffer of 0 bytes cannot be created");
         }
@@ -71,6 +74,7 @@ impl ExportableBuffer {
         let raw = unsafe { device.raw.create_buffer(&info, None) }
             .with_context(|| format!("vkCreateBuffer failed for exportable {what} ({size} bytes)"))?;
         let mut buffer = Self {
+            _live,
             device: device.clone(),
             raw,
             memory: vk::DeviceMemory::null(),
@@ -147,18 +151,21 @@ pub struct ImportedBuffer {
     device: Arc<Device>,
     pub raw: vk::Buffer,
     pub memory: vk::DeviceMemory,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl ImportedBuffer {
     /// Imports `exported` into `device`. Vulkan takes ownership of the fd only when
     /// vkAllocateMemory succeeds; on failure the `OwnedFd` is dropped and closed here.
     pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("ImportedBuffer")?;
         let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
         let info = vk::BufferCreateInfo::default().size(exported.buffer_size).usage(usage).push_next(&mut external);
         // SAFETY: valid create info.
         let raw =
             unsafe { device.raw.create_buffer(&info, None) }.context("vkCreateBuffer failed for an imported buffer")?;
-        let mut imported = Self { device: device.clone(), raw, memory: vk::DeviceMemory::null() };
+        let mut imported = Self { device: device.clone(), raw, memory: vk::DeviceMemory::null(), _live };
         // SAFETY: raw is a buffer of this device.
         let req = unsafe { device.raw.get_buffer_memory_requirements(raw) };
         let mut fd_props = vk::MemoryFdPropertiesKHR::default();
@@ -215,6 +222,8 @@ pub struct ExportableSemaphore {
     device: Arc<Device>,
     pub raw: vk::Semaphore,
     pub kind: SemaphoreKind,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl ExportableSemaphore {
@@ -243,6 +252,7 @@ impl ExportableSemaphore {
     }
 
     pub fn new(device: &Arc<Device>, kind: SemaphoreKind, what: &str) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("ExportableSemaphore")?;
         if !Self::is_exportable(device, kind) {
             bail!("{}: {kind:?} semaphores cannot be exported as OPAQUE_FD ({what})", device.physical.name);
         }
@@ -257,7 +267,7 @@ impl ExportableSemaphore {
         // SAFETY: exportability was checked; info is valid.
         let raw = unsafe { device.raw.create_semaphore(&info, None) }
             .with_context(|| format!("vkCreateSemaphore failed for exportable {what}"))?;
-        Ok(Self { device: device.clone(), raw, kind })
+        Ok(Self { device: device.clone(), raw, kind, _live })
     }
 
     /// Exports the payload as a new fd, owned by the caller until an importer takes it.

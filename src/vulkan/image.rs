@@ -15,6 +15,8 @@ pub struct Image {
     pub view: vk::ImageView,
     pub format: vk::Format,
     pub extent: vk::Extent2D,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Image {
@@ -25,6 +27,7 @@ impl Image {
         usage: vk::ImageUsageFlags,
         what: &str,
     ) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Image")?;
         let info = vk::ImageCreateInfo::default()
             .image_type(vk::ImageType::TYPE_2D)
             .format(format)
@@ -40,6 +43,7 @@ impl Image {
             format!("vkCreateImage failed for {what} ({}x{} {format:?})", extent.width, extent.height)
         })?;
         let mut image = Self {
+            _live,
             device: device.clone(),
             raw,
             memory: vk::DeviceMemory::null(),

@@ -49,11 +49,14 @@ pub struct Instance {
     // Boxed so the address handed to the debug callback stays put.
     counters: Box<ValidationCounters>,
     pub surface_ext: Option<ash::khr::surface::Instance>,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Instance {
     /// Loads the Vulkan loader and creates an instance.
     pub fn new(options: &InstanceOptions) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Instance")?;
         // SAFETY: loading the system's Vulkan loader runs its initialisers; that is the
         // documented way to use it and nothing else in this process has loaded it badly.
         let entry = unsafe { ash::Entry::load() }.context(
@@ -89,6 +92,8 @@ impl Instance {
             }
             layers.push(VALIDATION_LAYER.as_ptr());
             extensions.push(ash::ext::debug_utils::NAME.as_ptr());
+            // Provided by the validation layer: turns on synchronization validation.
+            extensions.push(ash::ext::validation_features::NAME.as_ptr());
         }
 
         let app_info = vk::ApplicationInfo::default()
@@ -102,9 +107,14 @@ impl Instance {
             .application_info(&app_info)
             .enabled_layer_names(&layers)
             .enabled_extension_names(&extensions);
+        // Synchronization validation: hazards between commands, submissions and queues
+        // (read-after-write without a barrier, ...), on top of the core checks.
+        let enabled_features = [vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        let mut validation_features =
+            vk::ValidationFeaturesEXT::default().enabled_validation_features(&enabled_features);
         if options.validation {
             // Also catches messages from vkCreateInstance/vkDestroyInstance themselves.
-            create_info = create_info.push_next(&mut messenger_info);
+            create_info = create_info.push_next(&mut messenger_info).push_next(&mut validation_features);
         }
 
         // SAFETY: create_info and everything it points to live until the call returns.
@@ -116,7 +126,7 @@ impl Instance {
             e => anyhow::anyhow!("vkCreateInstance failed: {e} (extensions: {:?})", options.surface_extensions),
         })?;
 
-        let mut instance = Instance { entry, raw, debug: None, counters, surface_ext: None };
+        let mut instance = Instance { entry, raw, debug: None, counters, surface_ext: None, _live };
         if options.validation {
             let loader = ash::ext::debug_utils::Instance::new(&instance.entry, &instance.raw);
             let info = debug_messenger_info(&instance.counters);
@@ -125,7 +135,7 @@ impl Instance {
             let messenger = unsafe { loader.create_debug_utils_messenger(&info, None) }
                 .context("vkCreateDebugUtilsMessengerEXT failed")?;
             instance.debug = Some((loader, messenger));
-            log::info!("validation: VK_LAYER_KHRONOS_validation enabled");
+            log::info!("validation: VK_LAYER_KHRONOS_validation enabled, with synchronization validation");
         } else {
             log::info!("validation: off (--validation turns it on)");
         }

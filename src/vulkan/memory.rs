@@ -20,6 +20,8 @@ pub struct Buffer {
     pub size: u64,
     /// Host pointer when the memory is host-visible (mapped for the buffer's lifetime).
     mapped: Option<std::ptr::NonNull<u8>>,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Buffer {
@@ -46,6 +48,7 @@ impl Buffer {
         flags: vk::MemoryPropertyFlags,
         what: &str,
     ) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Buffer")?;
         if size == 0 {
             bail!("{what}: a buffer of 0 bytes cannot be created");
         }
@@ -55,7 +58,8 @@ impl Buffer {
             .with_context(|| format!("vkCreateBuffer failed for {what} ({size} bytes)"))?;
         // From here on, Drop frees whatever was made if a later step fails (null handles
         // are ignored by vkDestroyBuffer/vkFreeMemory).
-        let mut buffer = Buffer { device: device.clone(), raw, memory: vk::DeviceMemory::null(), size, mapped: None };
+        let mut buffer =
+            Buffer { device: device.clone(), raw, memory: vk::DeviceMemory::null(), size, mapped: None, _live };
         // SAFETY: raw was just created on this device.
         let req = unsafe { device.raw.get_buffer_memory_requirements(raw) };
         let type_index =

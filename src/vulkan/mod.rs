@@ -9,6 +9,7 @@ pub mod device;
 pub mod export;
 pub mod image;
 pub mod instance;
+pub mod live;
 pub mod memory;
 pub mod pipeline;
 pub mod swapchain;

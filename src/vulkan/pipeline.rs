@@ -36,10 +36,13 @@ pub struct GridPipeline {
     /// `None` when the device lacks `fillModeNonSolid`.
     pub wireframe: Option<vk::Pipeline>,
     pub color_format: vk::Format,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl GridPipeline {
     pub fn new(device: &Arc<Device>, color_format: vk::Format) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("GridPipeline")?;
         let push = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::VERTEX)
             .offset(0)
@@ -49,7 +52,7 @@ impl GridPipeline {
         let layout = unsafe { device.raw.create_pipeline_layout(&layout_info, None) }
             .context("vkCreatePipelineLayout failed")?;
         let mut pipeline =
-            Self { device: device.clone(), layout, fill: vk::Pipeline::null(), wireframe: None, color_format };
+            Self { device: device.clone(), layout, fill: vk::Pipeline::null(), wireframe: None, color_format, _live };
 
         let vert = ShaderModule::new(device, GRID_VERT, "grid.vert")?;
         let frag = ShaderModule::new(device, GRID_FRAG, "grid.frag")?;
@@ -78,17 +81,20 @@ impl Drop for GridPipeline {
 struct ShaderModule {
     device: Arc<Device>,
     raw: vk::ShaderModule,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl ShaderModule {
     fn new(device: &Arc<Device>, spirv: &[u8], name: &str) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("ShaderModule")?;
         let words =
             ash::util::read_spv(&mut std::io::Cursor::new(spirv)).with_context(|| format!("{name}: not SPIR-V"))?;
         let info = vk::ShaderModuleCreateInfo::default().code(&words);
         // SAFETY: words is SPIR-V produced and validated by naga at build time.
         let raw = unsafe { device.raw.create_shader_module(&info, None) }
             .with_context(|| format!("vkCreateShaderModule failed for {name}"))?;
-        Ok(Self { device: device.clone(), raw })
+        Ok(Self { device: device.clone(), raw, _live })
     }
 }
 

@@ -16,17 +16,20 @@ use super::sync::Semaphore;
 pub struct Surface {
     instance: Arc<Instance>,
     pub raw: vk::SurfaceKHR,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Surface {
     /// # Safety
     /// The handles must be valid and the window must outlive the returned surface.
     pub unsafe fn new(instance: &Arc<Instance>, display: RawDisplayHandle, window: RawWindowHandle) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Surface")?;
         // SAFETY: forwarded from this function's contract; the instance was created with
         // the extensions ash_window asked for.
         let raw = unsafe { ash_window::create_surface(&instance.entry, &instance.raw, display, window, None) }
             .context("vkCreate*SurfaceKHR failed for the window")?;
-        Ok(Self { instance: instance.clone(), raw })
+        Ok(Self { instance: instance.clone(), raw, _live })
     }
 }
 
@@ -53,6 +56,8 @@ pub struct Swapchain {
     pub format: vk::Format,
     pub extent: vk::Extent2D,
     pub present_mode: vk::PresentModeKHR,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Swapchain {
@@ -64,6 +69,7 @@ impl Swapchain {
         wanted: vk::PresentModeKHR,
         old: Option<&Swapchain>,
     ) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Swapchain")?;
         let ext = device.instance.surface_ext.as_ref().context("instance has no surface extension")?;
         let swapchain_ext = device.swapchain_ext.as_ref().context("device has no swapchain extension")?;
         let pd = device.physical.raw;
@@ -125,6 +131,7 @@ impl Swapchain {
             }
         };
         let mut swapchain = Self {
+            _live,
             device: device.clone(),
             raw,
             images: Vec::new(),

@@ -11,15 +11,18 @@ use super::device::Device;
 pub struct Fence {
     device: Arc<Device>,
     pub raw: vk::Fence,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Fence {
     pub fn new(device: &Arc<Device>, signalled: bool) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Fence")?;
         let flags = if signalled { vk::FenceCreateFlags::SIGNALED } else { vk::FenceCreateFlags::empty() };
         // SAFETY: valid create info on a live device.
         let raw = unsafe { device.raw.create_fence(&vk::FenceCreateInfo::default().flags(flags), None) }
             .context("vkCreateFence failed")?;
-        Ok(Self { device: device.clone(), raw })
+        Ok(Self { device: device.clone(), raw, _live })
     }
 
     /// Waits up to `timeout_ns`; a timeout is an error (a hung GPU must not hang the app).
@@ -46,14 +49,17 @@ impl Drop for Fence {
 pub struct Semaphore {
     device: Arc<Device>,
     pub raw: vk::Semaphore,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl Semaphore {
     pub fn new(device: &Arc<Device>) -> Result<Self> {
+        let _live = crate::vulkan::live::Tracked::new("Semaphore")?;
         // SAFETY: valid create info on a live device.
         let raw = unsafe { device.raw.create_semaphore(&vk::SemaphoreCreateInfo::default(), None) }
             .context("vkCreateSemaphore failed")?;
-        Ok(Self { device: device.clone(), raw })
+        Ok(Self { device: device.clone(), raw, _live })
     }
 }
 

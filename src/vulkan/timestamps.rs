@@ -27,11 +27,14 @@ pub struct TimestampPool {
     period_ns: f64,
     /// Mask of the valid timestamp bits.
     valid_mask: u64,
+    /// Counts this object in the live-object registry (leak tests).
+    _live: crate::vulkan::live::Tracked,
 }
 
 impl TimestampPool {
     /// `None` when the queue cannot write timestamps.
     pub fn new(device: &Arc<Device>, frames: u32) -> Result<Option<Self>> {
+        let _live = crate::vulkan::live::Tracked::new("TimestampPool")?;
         // SAFETY: the physical device belongs to this instance.
         let families = unsafe { device.instance.raw.get_physical_device_queue_family_properties(device.physical.raw) };
         let bits = families.get(device.queue_family as usize).map_or(0, |f| f.timestamp_valid_bits);
@@ -45,6 +48,7 @@ impl TimestampPool {
         let raw = unsafe { device.raw.create_query_pool(&info, None) }.context("vkCreateQueryPool (timestamps)")?;
         let valid_mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
         Ok(Some(Self {
+            _live,
             device: device.clone(),
             raw,
             frames,

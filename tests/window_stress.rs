@@ -1,0 +1,113 @@
+//! The window under stress, on lavapipe under Xvfb with validation on: 50 resizes while
+//! rendering, an unmap and map (minimise and restore without a window manager), then Esc.
+//! The run must stay validation-clean, never hang, and exit 0.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn require(tool: &str, package: &str) {
+    let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().expect("sh runs");
+    assert!(found.status.success(), "{tool} is required for this test (apt install {package})");
+}
+
+/// An Xvfb server on a free display, killed on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("Xvfb prints its display");
+        Self { child, display: format!(":{}", line.trim()) }
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().expect("xdotool runs");
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn fifty_resizes_and_a_minimise_stay_clean_and_exit_zero() {
+    require("Xvfb", "xvfb");
+    require("xdotool", "xdotool");
+    let x = Xvfb::start();
+    let log = std::env::temp_dir().join(format!("hvs-window-stress-{}.log", std::process::id()));
+    let mut app = Command::new(env!("CARGO_BIN_EXE_hip-vulkan-sinewave"))
+        .args(["--grid", "64x64", "--size", "320x240", "--validation", "--present-mode", "immediate"])
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("the demo starts");
+
+    let window = {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("xdotool")
+                .args(["search", "--name", "hip-vulkan-sinewave"])
+                .env("DISPLAY", &x.display)
+                .output()
+                .expect("xdotool runs");
+            let id = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+            if !id.is_empty() {
+                break id;
+            }
+            if let Ok(Some(status)) = app.try_wait() {
+                panic!("the demo exited early ({status}):\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+            assert!(Instant::now() < deadline, "no window appeared within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    for i in 0..50u32 {
+        let (w, h) = (200 + (i * 37) % 500, 150 + (i * 53) % 400);
+        x.xdotool(&["windowsize", &window, &w.to_string(), &h.to_string()]);
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    // Minimise and restore: without a window manager, unmap and map.
+    x.xdotool(&["windowunmap", &window]);
+    std::thread::sleep(Duration::from_millis(500));
+    x.xdotool(&["windowmap", &window]);
+    std::thread::sleep(Duration::from_millis(500));
+    x.xdotool(&["windowfocus", "--sync", &window]);
+    x.xdotool(&["key", "Escape"]);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = app.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = app.kill();
+            panic!("the demo did not exit after Esc (hang?):\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(status.success(), "exit {status}:\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(text.contains("validation: 0 errors, 0 warnings"), "validation summary missing:\n{text}");
+    let rebuilds = text.matches("swapchain: ").count();
+    assert!(rebuilds >= 10, "expected the swapchain to be rebuilt on resizes, saw {rebuilds} builds:\n{text}");
+}
