@@ -57,6 +57,20 @@ case "$what" in
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
     ;;
+  soak)
+    # 100,000 frames with --sync auto: resident memory, GPU memory and fds every 10,000
+    # frames (the binary's log), GPU memory from nvidia-smi every 10 s, heights verified at the end.
+    ( while true; do nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader; sleep 10; done ) \
+      > "$OUT/soak-nvidia-smi.csv" 2>&1 &
+    smi=$!
+    status=0
+    $BIN --headless --heights hip --kernel "$KERNEL" --sync auto --grid 1024x1024 --size 1280x720 \
+      --frames 100000 --time 0.5 --time-step 0.0166 --report-every 10000 --verify 2>&1 \
+      | tee "$OUT/soak.log" | grep -E "sync strategy|resources after|verify|error|rendered" || status=1
+    kill $smi
+    cat "$OUT/soak-nvidia-smi.csv"
+    exit $status
+    ;;
   all)
     bash "$0" verify 2>&1 | grep -E "^===|verify:|error" || true
     shift; bash "$0" bench "$@"

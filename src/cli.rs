@@ -187,6 +187,11 @@ pub struct Cli {
     #[arg(long)]
     pub verify: bool,
 
+    /// Headless: every N frames, log resident memory, GPU memory in use and open file
+    /// descriptors (long soak runs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub report_every: Option<u64>,
+
     /// Benchmark (offscreen, no window): every mode × grid × frames in flight in one run.
     #[arg(long, conflicts_with_all = ["headless", "screenshot", "verify"])]
     pub bench: bool,

@@ -29,6 +29,9 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let mut last_report = Instant::now();
     for frame in 0..frames {
         renderer.render(frame_time(cli, frame, started), &camera)?;
+        if cli.report_every.is_some_and(|n| (frame + 1) % n == 0) {
+            report_resources(&renderer, frame + 1);
+        }
         if last_report.elapsed().as_secs_f64() >= 1.0 {
             log::info!("frame {}/{frames}", frame + 1);
             last_report = Instant::now();
@@ -65,4 +68,16 @@ pub fn verify(renderer: &Renderer, cli: &Cli, last: u64) -> Result<()> {
     );
     anyhow::ensure!(err <= VERIFY_TOLERANCE, "verify failed: max abs error {err:e} exceeds {VERIFY_TOLERANCE:e}");
     Ok(())
+}
+
+/// Logs what a long run must keep flat: resident memory, GPU memory, open fds.
+fn report_resources(renderer: &Renderer, frames: u64) {
+    let resident_mib = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or("?".to_string(), |pages| format!("{:.1}", pages as f64 * 4096.0 / 1048576.0));
+    let gpu_mib =
+        renderer.device().device_local_usage().map_or("?".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0));
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    log::info!("resources after {frames} frames: resident {resident_mib} MiB, GPU (Vulkan heaps) {gpu_mib} MiB, open fds {fds}");
 }

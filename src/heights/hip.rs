@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ash::vk;
 
 use super::{FrameHeights, HeightSource, SubmitSync};
@@ -47,6 +47,12 @@ impl HipSetup {
         })?;
         let device = devices.into_iter().next().context("HIP reports no devices; --heights cpu runs without a GPU")?;
         hip.set_device(device.ordinal).with_context(|| format!("hipSetDevice({})", device.ordinal))?;
+        log::info!(
+            "hip runtime {} (version {}, driver {})",
+            hip.library_path().display(),
+            hip.runtime_version().map_or("?".into(), |v| v.to_string()),
+            hip.driver_version().map_or("?".into(), |v| v.to_string())
+        );
         log::info!(
             "hip device {}: {} ({}, uuid {}, pci {})",
             device.ordinal,
@@ -96,19 +102,10 @@ pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read --kernel {}", p.display()))?;
             // Check before HIP sees it: runtimes may crash on garbage.
-            match hip::kernel_image_kind(&bytes) {
-                hip::KernelImageKind::Empty => bail!(
-                    "--kernel {}: the file is empty; it must be a HIP code object (hipcc --genco) or an NVIDIA \
-                     fatbin/cubin/PTX",
-                    p.display()
-                ),
-                hip::KernelImageKind::Unknown => bail!(
-                    "--kernel {}: not a code object (neither an AMD offload bundle/ELF, an NVIDIA fatbin/cubin, nor \
-                     PTX text); build one with hipcc --genco or scripts/build-nvidia.sh",
-                    p.display()
-                ),
-                kind => log::info!("kernel: {} ({kind:?}, {} bytes)", p.display(), bytes.len()),
-            }
+            let info = hip::code_object::validate(&bytes, KERNEL_NAME).map_err(|e| {
+                anyhow!("--kernel {}: {e}; build one with hipcc --genco or scripts/build-nvidia.sh", p.display())
+            })?;
+            log::info!("kernel: {} ({info}, {} bytes)", p.display(), bytes.len());
             Ok(bytes)
         }
         None if hip::EMBEDDED_KERNEL.is_empty() => bail!(
@@ -116,7 +113,17 @@ pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
              or pass --kernel FILE with a code object built elsewhere (scripts/build-nvidia.sh builds one for NVIDIA)",
             hip::EMBEDDED_KERNEL_DESCRIPTION
         ),
-        None => Ok(hip::EMBEDDED_KERNEL.to_vec()),
+        None => {
+            // A broken build is caught here rather than by the runtime.
+            let info = hip::code_object::validate(hip::EMBEDDED_KERNEL, KERNEL_NAME).map_err(|e| {
+                anyhow!(
+                    "the embedded kernel ({}) is broken: {e}; rebuild, or pass --kernel FILE",
+                    hip::EMBEDDED_KERNEL_DESCRIPTION
+                )
+            })?;
+            log::info!("kernel: embedded ({info}, {} bytes)", hip::EMBEDDED_KERNEL.len());
+            Ok(hip::EMBEDDED_KERNEL.to_vec())
+        }
     }
 }
 

@@ -243,7 +243,7 @@ fn truncated(what: impl Into<String>, end: u128, image: &[u8]) -> ImageError {
 }
 
 /// `len` bytes at `start`, or [`ImageError::Truncated`] naming `what`.
-fn slice<'a>(image: &'a [u8], start: u128, len: u128, what: impl FnOnce() -> String) -> Result<&'a [u8]> {
+fn slice(image: &[u8], start: u128, len: u128, what: impl FnOnce() -> String) -> Result<&[u8]> {
     let end = start + len; // both come from u64 values or usizes: no overflow in u128
     if end > image.len() as u128 {
         return Err(truncated(what(), end, image));
@@ -432,9 +432,7 @@ fn validate_elf(image: &[u8], machine: Option<u16>, kernel_name: &str) -> Result
     if e_shentsize != SHDR_SIZE {
         return Err(ImageError::Malformed(format!("ELF e_shentsize {e_shentsize}, expected {SHDR_SIZE}")));
     }
-    slice(image, e_shoff.into(), u128::from(e_shnum) * u128::from(SHDR_SIZE), || {
-        "ELF section header table".into()
-    })?;
+    slice(image, e_shoff.into(), u128::from(e_shnum) * u128::from(SHDR_SIZE), || "ELF section header table".into())?;
     let section = |i: u16| -> Result<Section> {
         let at = u128::from(e_shoff) + u128::from(i) * u128::from(SHDR_SIZE);
         Ok(Section {
@@ -490,7 +488,10 @@ fn validate_elf(image: &[u8], machine: Option<u16>, kernel_name: &str) -> Result
             .transpose()?
             .filter(|s| s.kind == SHT_STRTAB)
             .ok_or_else(|| {
-                ImageError::Malformed(format!("ELF symbol table {name} links to section {}, not a string table", symtab.link))
+                ImageError::Malformed(format!(
+                    "ELF symbol table {name} links to section {}, not a string table",
+                    symtab.link
+                ))
             })?;
         let (symbols, strings) = (data(&symtab), data(&strtab));
         for (j, sym) in symbols.chunks_exact(SYM_SIZE as usize).enumerate() {
@@ -557,14 +558,19 @@ fn validate_fatbin(image: &[u8]) -> Result<ImageInfo> {
         let entry_header_size = read_u32(image, at + 4, &field("header size"))?;
         let size = read_u64(image, at + 8, &field("payload size"))?;
         if entry_header_size < 16 {
-            return Err(ImageError::Malformed(format!("{} {entry_header_size}, expected at least 16", field("header size"))));
+            return Err(ImageError::Malformed(format!(
+                "{} {entry_header_size}, expected at least 16",
+                field("header size")
+            )));
         }
         let entry_end = at + u128::from(entry_header_size) + u128::from(size);
         if entry_end > end {
             return Err(if entry_end > image.len() as u128 {
                 truncated(format!("fatbin entry {index}"), entry_end, image)
             } else {
-                ImageError::Malformed(format!("fatbin entry {index} ends at byte {entry_end}, past the fatbin's end {end}"))
+                ImageError::Malformed(format!(
+                    "fatbin entry {index} ends at byte {entry_end}, past the fatbin's end {end}"
+                ))
             });
         }
         let sm = if entry_header_size >= 32 { Some(read_u32(image, at + 28, &field("arch"))?) } else { None };
@@ -619,8 +625,7 @@ fn ptx_has_entry(text: &str, kernel_name: &str) -> bool {
     text.match_indices(".entry").any(|(at, directive)| {
         let rest = &text[at + directive.len()..];
         let name = rest.trim_start();
-        name.len() < rest.len()
-            && name.strip_prefix(kernel_name).is_some_and(|after| !after.starts_with(is_ident))
+        name.len() < rest.len() && name.strip_prefix(kernel_name).is_some_and(|after| !after.starts_with(is_ident))
     })
 }
 
@@ -726,7 +731,10 @@ mod tests {
         let err = validate(&bundle[..bundle.len() - 1], NAME).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("truncated: offload bundle entry "), "{msg}");
-        assert!(msg.ends_with(&format!("ends at byte {} but the file has {}", bundle.len(), bundle.len() - 1)), "{msg}");
+        assert!(
+            msg.ends_with(&format!("ends at byte {} but the file has {}", bundle.len(), bundle.len() - 1)),
+            "{msg}"
+        );
     }
 
     #[test]

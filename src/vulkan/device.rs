@@ -44,6 +44,8 @@ pub struct PhysicalDeviceInfo {
     pub missing_extensions: Vec<String>,
     pub has_external_semaphore_fd: bool,
     pub has_pci_bus_info: bool,
+    /// `VK_EXT_memory_budget`: the process's use of each heap can be read.
+    pub has_memory_budget: bool,
 }
 
 impl PhysicalDeviceInfo {
@@ -89,6 +91,7 @@ impl PhysicalDeviceInfo {
             missing_extensions: missing,
             has_external_semaphore_fd: has(ash::khr::external_semaphore_fd::NAME),
             has_pci_bus_info,
+            has_memory_budget: has(ash::ext::memory_budget::NAME),
         })
     }
 
@@ -296,6 +299,9 @@ impl Device {
         let wireframe_supported = features.fill_mode_non_solid == vk::TRUE;
 
         let mut extensions: Vec<*const std::ffi::c_char> = REQUIRED_EXTENSIONS.iter().map(|e| e.as_ptr()).collect();
+        if physical.has_memory_budget {
+            extensions.push(ash::ext::memory_budget::NAME.as_ptr());
+        }
         if physical.has_external_semaphore_fd {
             extensions.push(ash::khr::external_semaphore_fd::NAME.as_ptr());
         }
@@ -356,6 +362,26 @@ impl Device {
             })
     }
 
+    /// Bytes this process uses of device-local heaps (`VK_EXT_memory_budget`), if known.
+    pub fn device_local_usage(&self) -> Option<u64> {
+        if !self.physical.has_memory_budget {
+            return None;
+        }
+        let mut budget = vk::PhysicalDeviceMemoryBudgetPropertiesEXT::default();
+        let mut props = vk::PhysicalDeviceMemoryProperties2::default().push_next(&mut budget);
+        // SAFETY: the extension is enabled; the chain holds its structure.
+        unsafe { self.instance.raw.get_physical_device_memory_properties2(self.physical.raw, &mut props) };
+        let heaps = &props.memory_properties.memory_heaps[..props.memory_properties.memory_heap_count as usize];
+        Some(
+            heaps
+                .iter()
+                .zip(budget.heap_usage.iter())
+                .filter(|(h, _)| h.flags.contains(vk::MemoryHeapFlags::DEVICE_LOCAL))
+                .map(|(_, used)| *used)
+                .sum(),
+        )
+    }
+
     /// Size of the largest device-local heap, to refuse grids that cannot fit.
     pub fn largest_device_local_heap(&self) -> u64 {
         let p = &self.memory_properties;
@@ -408,6 +434,7 @@ mod tests {
             missing_extensions: if usable { vec![] } else { vec!["VK_KHR_external_memory_fd".into()] },
             has_external_semaphore_fd: true,
             has_pci_bus_info: pci.is_some(),
+            has_memory_budget: false,
         }
     }
 
