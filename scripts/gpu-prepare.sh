@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 cargo build --release
 rm -rf .gpu && mkdir -p .gpu
 cp target/release/hip-vulkan-sinewave .gpu/
+# The lifetimes test binary, for `gpu-run.sh lifetimes` (the HIP leak test needs a GPU).
+test_bin=$(cargo test --release --test lifetimes --no-run --message-format=json 2>/dev/null \
+  | grep -o '"executable":"[^"]*lifetimes[^"]*"' | cut -d'"' -f4 | tail -1)
+[ -n "$test_bin" ] && cp "$test_bin" .gpu/lifetimes
 cp ../shared/vulkan-loader/*.deb .gpu/
 # NVIDIA's Vulkan ICD (libGLX_nvidia) needs glvnd's dispatch libraries, which that
 # machine's image lacks.

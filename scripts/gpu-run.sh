@@ -57,6 +57,11 @@ case "$what" in
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
     ;;
+  lifetimes)
+    # The HIP half of the 200-cycle leak test (tests/lifetimes.rs, #[ignore]d without a GPU);
+    # the test binary is built by scripts/gpu-prepare.sh.
+    HVS_TEST_KERNEL=$KERNEL .gpu/lifetimes --ignored --nocapture --test-threads 1 2>&1 | tail -15
+    ;;
   soak)
     # 100,000 frames with --sync auto: resident memory, GPU memory and fds every 10,000
     # frames (the binary's log), GPU memory from nvidia-smi every 10 s, heights verified at the end.

@@ -134,3 +134,55 @@ fn a_failed_hip_import_gives_the_exported_fd_back() {
     }
     assert_eq!(open_fds(), fds, "the exported fd must be closed (or owned by HIP and released with it)");
 }
+
+/// The interop set with its HIP imports: height slots exported and imported into HIP, the
+/// timeline semaphores, the kernel; two frames; then everything dropped. On one shared Vulkan
+/// device (NVIDIA's driver limits vkCreateInstance calls per process).
+#[test]
+#[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
+fn two_hundred_hip_interop_cycles_give_everything_back() {
+    use hip_vulkan_sinewave::heights::hip::{kernel_image, HipHeights, HipSetup};
+    use hip_vulkan_sinewave::interop::sync::SyncRequest;
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = HipSetup::open().expect("HIP with a GPU");
+    let kernel_path = std::env::var_os("HVS_TEST_KERNEL").map(std::path::PathBuf::from);
+    let kernel = kernel_image(kernel_path.as_deref()).expect("kernel (HVS_TEST_KERNEL or embedded)");
+    let options = RendererOptions {
+        grid_width: 256,
+        grid_height: 256,
+        frames_in_flight: 2,
+        validation: false,
+        device: setup.vulkan_selection(None),
+        present_mode: vk::PresentModeKHR::FIFO,
+        gpu_timing: false,
+    };
+    let first = Renderer::new(&options, Presentation::Offscreen { extent: vk::Extent2D { width: 64, height: 64 } })
+        .expect("renderer");
+    let device = first.device().clone();
+    drop(first);
+    let cycle = || -> anyhow::Result<()> {
+        let extent = vk::Extent2D { width: 64, height: 64 };
+        let mut renderer = Renderer::offscreen_on(&device, &options, extent)?;
+        let source = HipHeights::new(&setup, renderer.device(), renderer.slots(), SyncRequest::Timeline, &kernel)?;
+        renderer.set_height_source(Box::new(source))?;
+        for t in [0.0, 0.5, 1.0] {
+            renderer.render(t, &OrbitCamera::default())?;
+        }
+        Ok(())
+    };
+    for _ in 0..5 {
+        cycle().expect("warm-up cycle");
+    }
+    let (fds, objects, rss) = (open_fds(), live::live(), resident_kib());
+    for i in 0..200 {
+        cycle().unwrap_or_else(|e| panic!("cycle {i}: {e:#}"));
+    }
+    let (fds_after, objects_after, rss_after) = (open_fds(), live::live(), resident_kib());
+    eprintln!(
+        "HIP interop, 200 cycles: open fds {fds} → {fds_after}, live Vulkan objects {objects} → {objects_after}, \
+         resident {rss} KiB → {rss_after} KiB"
+    );
+    assert_eq!(fds_after, fds, "file descriptors leaked");
+    assert_eq!(objects_after, objects, "Vulkan objects leaked");
+    assert!(rss_after < rss + 12 * 1024, "resident memory grew from {rss} KiB to {rss_after} KiB");
+}
