@@ -7,7 +7,6 @@
 //! the copy path, and the draw (Vulkan timestamps). Frame time is the CPU interval between
 //! successive frames; frames/s is frames over the wall time of the timed window.
 
-use std::ffi::c_void;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use serde::Serialize;
 
 use crate::camera::OrbitCamera;
 use crate::cli::Cli;
-use crate::heights::hip::{block_shape, grid_shape, kernel_image, HipHeights, HipSetup, KERNEL_NAME};
+use crate::heights::hip::{kernel_image, launch_sinewave, HipHeights, HipSetup, KERNEL_NAME};
 use crate::heights::hip_copy::HipCopyHeights;
 use crate::heights::vulkan_compute::ComputeHeights;
 use crate::heights::HeightSource;
@@ -326,22 +325,11 @@ pub fn kernel_bandwidth(setup: &HipSetup, image: &[u8], side: u32) -> Result<Ker
     let target = hip::DeviceBuffer::new(hip, bytes as usize)?;
     let mut copy_dst = hip::DeviceBuffer::new(hip, bytes as usize)?;
     let (start, end) = (hip::Event::new(hip, true)?, hip::Event::new(hip, true)?);
-    let block = block_shape(side);
-    let grid = grid_shape(side, side, block);
 
     let launch = |time: f32| -> Result<()> {
-        let mut ptr = target.device_ptr();
-        let (mut w, mut h, mut t) = (side, side, time);
-        let mut args: [*mut c_void; 4] = [
-            (&mut ptr as *mut *mut c_void).cast(),
-            (&mut w as *mut u32).cast(),
-            (&mut h as *mut u32).cast(),
-            (&mut t as *mut f32).cast(),
-        ];
-        // SAFETY: arguments match the kernel; `target` holds side² f32 and outlives the
-        // stream's work (synchronised below before it drops).
-        unsafe { function.launch(grid, block, 0, &stream, &mut args) }?;
-        Ok(())
+        // SAFETY: `target` holds side² f32 and outlives the stream's work (synchronised
+        // below before it drops); only this stream uses it.
+        unsafe { launch_sinewave(&function, &stream, target.device_ptr(), side, side, time) }
     };
     let time_it = |what: &mut dyn FnMut(u32) -> Result<()>| -> Result<f64> {
         what(0)?; // warm-up

@@ -8,7 +8,7 @@ use anyhow::Result;
 use ash::vk;
 
 use super::{FrameHeights, HeightSource, SubmitSync};
-use crate::interop::{acquire_from_external, buffer_barrier};
+use crate::interop::record_staging_upload;
 use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;
 
@@ -47,26 +47,8 @@ impl HeightSource for CpuHeights {
         let staging = &mut self.staging[frame.slot];
         staging.write(&self.scratch)?;
 
-        let dst = slots.buffers[frame.slot].raw;
-        let d = &self.device;
-        acquire_from_external(d, frame.cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
-        let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: slots.slot_bytes() }];
-        // SAFETY: cmd is recording; both buffers are alive and large enough; staging was
-        // written above and the GPU no longer reads it (fence waited by the renderer).
-        unsafe { d.raw.cmd_copy_buffer(frame.cmd, staging.raw, dst, &region) };
-        buffer_barrier(
-            d,
-            frame.cmd,
-            vk::BufferMemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COPY)
-                .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
-                .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT)
-                .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(dst)
-                .size(vk::WHOLE_SIZE),
-        );
+        // The renderer waited for the fence of the frame that last read this staging buffer.
+        record_staging_upload(&self.device, frame.cmd, staging.raw, slots, frame.slot);
         Ok(())
     }
 }

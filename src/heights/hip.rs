@@ -96,6 +96,35 @@ pub fn grid_shape(width: u32, height: u32, block: [u32; 3]) -> [u32; 3] {
     [width.div_ceil(block[0]), height.div_ceil(ROWS_PER_BLOCK), 1]
 }
 
+/// Queues `sinewave(heights, width, height, time)` on `stream`, covering the grid with
+/// [`block_shape`] / [`grid_shape`].
+///
+/// # Safety
+/// `heights` is a device pointer valid for `width × height` `f32` that nothing else reads
+/// or writes until the kernel completes on `stream`.
+pub unsafe fn launch_sinewave(
+    function: &hip::Function,
+    stream: &hip::Stream,
+    heights: *mut c_void,
+    width: u32,
+    height: u32,
+    time: f32,
+) -> Result<()> {
+    let (mut ptr, mut width_arg, mut height_arg, mut time_arg) = (heights, width, height, time);
+    let mut args: [*mut c_void; 4] = [
+        (&mut ptr as *mut *mut c_void).cast(),
+        (&mut width_arg as *mut u32).cast(),
+        (&mut height_arg as *mut u32).cast(),
+        (&mut time_arg as *mut f32).cast(),
+    ];
+    let block = block_shape(width);
+    // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)` and live
+    // until the call returns (HIP copies them); the grid covers width×height with a bounds
+    // check in the kernel; the memory contract is the caller's (see above).
+    unsafe { function.launch(grid_shape(width, height, block), block, 0, stream, &mut args) }
+        .context("launching the sinewave kernel")
+}
+
 /// The kernel's code object: `--kernel FILE` or the one embedded at build time.
 pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
     match path {
@@ -141,8 +170,6 @@ pub struct HipHeights {
     device: Arc<Device>,
     width: u32,
     height: u32,
-    block: [u32; 3],
-    grid: [u32; 3],
     /// With timing on: per slot, events around the last kernel that wrote it.
     kernel_events: Vec<KernelEvents>,
     /// Frames written per HIP wake-up (1: one frame at a time).
@@ -222,8 +249,6 @@ impl HipHeights {
                 _ => "requested with --sync",
             }
         );
-        let block = block_shape(slots.width);
-        let grid = grid_shape(slots.width, slots.height, block);
         Ok(Self {
             strategy,
             slots: imported,
@@ -233,8 +258,6 @@ impl HipHeights {
             device: device.clone(),
             width: slots.width,
             height: slots.height,
-            block,
-            grid,
             kernel_events: Vec::new(),
             run_ahead: 1,
             next_unwritten: 0,
@@ -271,22 +294,21 @@ impl HipHeights {
     /// `frame` at `time` and the "heights ready" signal; `sync` receives what Vulkan's
     /// submission of `frame` needs.
     fn write_frame(&mut self, frame: u64, slot: usize, time: f32, sync: &mut SubmitSync) -> Result<()> {
-        let mut ptr = self.slots.mapped[slot].device_ptr();
-        let (mut width, mut height, mut time) = (self.width, self.height, time);
-        let mut args: [*mut c_void; 4] = [
-            (&mut ptr as *mut *mut c_void).cast(),
-            (&mut width as *mut u32).cast(),
-            (&mut height as *mut u32).cast(),
-            (&mut time as *mut f32).cast(),
-        ];
         if let Some(events) = self.kernel_events.get(slot) {
             events.start.record(&self.stream)?;
         }
-        // SAFETY: the arguments match `sinewave(float*, unsigned, unsigned, float)`; `ptr`
-        // maps a slot of width×height f32, and the grid covers exactly that range with a
-        // bounds check in the kernel; the strategy made the slot free before the launch.
-        unsafe { self.function.launch(self.grid, self.block, 0, &self.stream, &mut args) }
-            .context("launching the sinewave kernel")?;
+        // SAFETY: the slot's mapped pointer holds width×height f32, and the strategy made
+        // the slot free (Vulkan's last draw of it is done) before this point in the stream.
+        unsafe {
+            launch_sinewave(
+                &self.function,
+                &self.stream,
+                self.slots.mapped[slot].device_ptr(),
+                self.width,
+                self.height,
+                time,
+            )
+        }?;
         if let Some(events) = self.kernel_events.get_mut(slot) {
             events.end.record(&self.stream)?;
             events.recorded = true;

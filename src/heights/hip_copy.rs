@@ -3,17 +3,16 @@
 //! what zero-copy saves. Per frame: kernel → `hipMemcpy` device→host → CPU copy into a
 //! Vulkan staging buffer → `vkCmdCopyBuffer` into the slot.
 
-use std::ffi::c_void;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::hip::{block_shape, grid_shape, HipSetup, KernelEvents, KERNEL_NAME};
+use super::hip::{launch_sinewave, HipSetup, KernelEvents, KERNEL_NAME};
 use super::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::hip;
-use crate::interop::{acquire_from_external, buffer_barrier, HeightSlots};
+use crate::interop::{record_staging_upload, HeightSlots};
 use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;
 
@@ -71,20 +70,19 @@ impl HeightSource for HipCopyHeights {
     }
 
     fn produce(&mut self, frame: &FrameHeights<'_>, _sync: &mut SubmitSync) -> Result<()> {
-        let mut ptr = self.heights.device_ptr();
-        let (mut width, mut height, mut time) = (self.width, self.height, frame.time);
-        let mut args: [*mut c_void; 4] = [
-            (&mut ptr as *mut *mut c_void).cast(),
-            (&mut width as *mut u32).cast(),
-            (&mut height as *mut u32).cast(),
-            (&mut time as *mut f32).cast(),
-        ];
-        let block = block_shape(width);
         self.events.start.record(&self.stream)?;
-        // SAFETY: arguments match the kernel's signature; `ptr` holds width×height f32
-        // (hipMalloc'd for this grid); nothing else uses it while the stream runs.
-        unsafe { self.function.launch(grid_shape(width, height, block), block, 0, &self.stream, &mut args) }
-            .context("launching the sinewave kernel (copy path)")?;
+        // SAFETY: `heights` was hipMalloc'd for width×height f32 and only this stream uses it.
+        unsafe {
+            launch_sinewave(
+                &self.function,
+                &self.stream,
+                self.heights.device_ptr(),
+                self.width,
+                self.height,
+                frame.time,
+            )
+        }
+        .context("copy path")?;
         self.events.end.record(&self.stream)?;
         self.events.recorded = true;
         self.events.end.synchronize()?;
@@ -99,26 +97,8 @@ impl HeightSource for HipCopyHeights {
         self.measured[frame.slot] = SourceTimings { kernel_ms, transfer_ms };
 
         // Host → device: Vulkan uploads the staging buffer into the slot.
-        let d = &self.device;
-        let dst = frame.slots.buffers[frame.slot].raw;
-        acquire_from_external(d, frame.cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
-        let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: frame.slots.slot_bytes() }];
-        // SAFETY: recording; both buffers hold the slot's bytes; the staging buffer was
-        // written above and no pending frame reads it (fence waited by the renderer).
-        unsafe { d.raw.cmd_copy_buffer(frame.cmd, staging.raw, dst, &region) };
-        buffer_barrier(
-            d,
-            frame.cmd,
-            vk::BufferMemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COPY)
-                .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
-                .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT)
-                .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(dst)
-                .size(vk::WHOLE_SIZE),
-        );
+        // The renderer waited for the fence of the frame that last read this staging buffer.
+        record_staging_upload(&self.device, frame.cmd, staging.raw, frame.slots, frame.slot);
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use ash::vk;
 
 use super::{FrameHeights, HeightSource, SubmitSync};
-use crate::interop::{acquire_from_external, buffer_barrier, HeightSlots};
+use crate::interop::{acquire_from_external, make_visible_to_vertex_input, HeightSlots};
 use crate::vulkan::Device;
 
 const SINEWAVE_COMP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sinewave.comp.spv"));
@@ -153,18 +153,12 @@ impl HeightSource for ComputeHeights {
             );
             d.raw.cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height.div_ceil(GROUP_ROWS), 1);
         }
-        buffer_barrier(
+        make_visible_to_vertex_input(
             d,
             frame.cmd,
-            vk::BufferMemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COMPUTE_SHADER)
-                .src_access_mask(vk::AccessFlags2::SHADER_STORAGE_WRITE)
-                .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT)
-                .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(buffer)
-                .size(vk::WHOLE_SIZE),
+            buffer,
+            vk::PipelineStageFlags2::COMPUTE_SHADER,
+            vk::AccessFlags2::SHADER_STORAGE_WRITE,
         );
         Ok(())
     }

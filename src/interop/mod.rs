@@ -153,6 +153,46 @@ pub fn release_to_external(
     buffer_barrier(device, cmd, barrier);
 }
 
+/// Records the dependency that makes `buffer`, just written by `src_stage`/`src_access`
+/// (an upload copy, a compute shader), readable as vertex input.
+pub fn make_visible_to_vertex_input(
+    device: &Device,
+    cmd: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    src_stage: vk::PipelineStageFlags2,
+    src_access: vk::AccessFlags2,
+) {
+    let barrier = vk::BufferMemoryBarrier2::default()
+        .src_stage_mask(src_stage)
+        .src_access_mask(src_access)
+        .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT)
+        .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .buffer(buffer)
+        .size(vk::WHOLE_SIZE);
+    buffer_barrier(device, cmd, barrier);
+}
+
+/// Records the upload of a slot from a host-visible staging buffer: acquire the slot from
+/// the external family, copy, make the heights visible to vertex input. The staging
+/// buffer must already hold the heights and no pending frame may read it.
+pub fn record_staging_upload(
+    device: &Device,
+    cmd: vk::CommandBuffer,
+    staging: vk::Buffer,
+    slots: &HeightSlots,
+    slot: usize,
+) {
+    let dst = slots.buffers[slot].raw;
+    acquire_from_external(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
+    let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: slots.slot_bytes() }];
+    // SAFETY: cmd is recording; both buffers are alive and hold the slot's bytes; the
+    // caller guarantees the staging contents and that no pending frame reads them.
+    unsafe { device.raw.cmd_copy_buffer(cmd, staging, dst, &region) };
+    make_visible_to_vertex_input(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
+}
+
 /// Records an execution and memory dependency on `buffer` within the queue.
 pub fn buffer_barrier(device: &Device, cmd: vk::CommandBuffer, barrier: vk::BufferMemoryBarrier2) {
     let barriers = [barrier];
