@@ -341,7 +341,7 @@ mod tests {
         assert!(error_text(&["--size", "0x100"]).contains("out of range"));
         assert!(error_text(&["--frames-in-flight", "0"]).contains("1..=4"));
         assert!(error_text(&["--frames-in-flight", "9"]).contains("1..=4"));
-        assert!(error_text(&["--frames", "0"]).contains("0"));
+        assert!(error_text(&["--frames", "0"]).contains("invalid value '0' for '--frames <N>': 0 is not in 1.."));
         assert!(error_text(&["--present-mode", "vsync"]).contains("possible values"));
         assert!(error_text(&["--heights", "gpu"]).contains("possible values"));
         assert!(error_text(&["--screenshot", "x.png"]).contains("--headless"));

@@ -352,6 +352,9 @@ pub fn load_first(candidates: &[PathBuf]) -> Result<Api, Vec<LoadAttempt>> {
     Err(attempts)
 }
 
+/// The layouts as designed (the HIP ≥ 6 / CUDA sizes). The values and layouts are checked
+/// against outside sources in `tests/hip_abi.rs` (the installed HIP headers) and by the
+/// NVIDIA shim's `static_assert`s against CUDA's headers.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,32 +408,6 @@ mod tests {
     #[test]
     fn uuid_is_16_bytes() {
         assert_eq!(size_of::<HipUuid>(), 16);
-    }
-
-    #[test]
-    fn handle_types_match_hip_headers() {
-        assert_eq!(HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD, 1);
-        assert_eq!(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD, 1);
-        assert_eq!(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD, 9);
-        // Cross-check against the bindings where they have the value.
-        use hip_runtime_sys::hipExternalMemoryHandleType_enum as M;
-        use hip_runtime_sys::hipExternalSemaphoreHandleType_enum as S;
-        assert_eq!(M::hipExternalMemoryHandleTypeOpaqueFd as c_uint, 1);
-        assert_eq!(S::hipExternalSemaphoreHandleTypeOpaqueFd as c_uint, 1);
-    }
-
-    #[test]
-    fn attribute_values_match_bindings() {
-        use hip_runtime_sys::hipDeviceAttribute_t as A;
-        assert_eq!(A::hipDeviceAttributeComputeCapabilityMajor as c_int, HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-        assert_eq!(A::hipDeviceAttributeComputeCapabilityMinor as c_int, HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-        assert_eq!(A::hipDeviceAttributePciBusId as c_int, HIP_DEVICE_ATTRIBUTE_PCI_BUS_ID);
-        assert_eq!(A::hipDeviceAttributePciDeviceId as c_int, HIP_DEVICE_ATTRIBUTE_PCI_DEVICE_ID);
-        assert_eq!(A::hipDeviceAttributePciDomainID as c_int, HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID);
-        use hip_runtime_sys::hipError_t as E;
-        assert_eq!(E::hipErrorNoDevice as c_int, HIP_ERROR_NO_DEVICE);
-        assert_eq!(E::hipErrorNotReady as c_int, HIP_ERROR_NOT_READY);
-        assert_eq!(E::hipErrorInvalidImage as c_int, HIP_ERROR_INVALID_IMAGE);
     }
 
     #[test]

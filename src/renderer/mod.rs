@@ -33,6 +33,28 @@ const FENCE_TIMEOUT_NS: u64 = 10_000_000_000;
 pub const HEIGHT_SCALE: f32 = 0.2;
 const CLEAR_COLOR: [f32; 4] = [0.02, 0.02, 0.03, 1.0];
 
+/// Share of the device-local heap the grid may take: the rest is left to the driver, the
+/// swapchain and whoever else uses the GPU.
+pub const HEAP_SHARE_PERCENT: u64 = 90;
+
+/// Refuses, before anything is allocated, a grid whose buffers (mesh and `K` height slots)
+/// would not fit in [`HEAP_SHARE_PERCENT`] of a device-local heap of `heap_bytes`.
+pub fn check_grid_fits(options: &RendererOptions, heap_bytes: u64, device_name: &str) -> Result<()> {
+    let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
+    if needed > heap_bytes / 100 * HEAP_SHARE_PERCENT {
+        bail!(
+            "grid {}x{} with {} frames in flight needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
+             Use a smaller --grid or fewer --frames-in-flight",
+            options.grid_width,
+            options.grid_height,
+            options.frames_in_flight,
+            needed >> 20,
+            heap_bytes >> 20
+        );
+    }
+    Ok(())
+}
+
 /// What the renderer is asked to build.
 #[derive(Clone, Debug)]
 pub struct RendererOptions {
@@ -157,20 +179,7 @@ impl Renderer {
         presentation: Presentation,
         surface: Option<Surface>,
     ) -> Result<Self> {
-        let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
-        let heap = device.largest_device_local_heap();
-        if needed > heap / 10 * 9 {
-            bail!(
-                "grid {}x{} with {} frames in flight needs {} MiB of GPU memory; {} has a {} MiB heap. \
-                 Use a smaller --grid or fewer --frames-in-flight",
-                options.grid_width,
-                options.grid_height,
-                options.frames_in_flight,
-                needed >> 20,
-                device.physical.name,
-                heap >> 20
-            );
-        }
+        check_grid_fits(options, device.largest_device_local_heap(), &device.physical.name)?;
 
         let pool = CommandPool::new(&device, vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER)?;
         let (target, color_format) = match presentation {
@@ -597,5 +606,46 @@ impl Drop for Renderer {
             log::warn!("while shutting down: {e:#}");
         }
         self.source = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(width: u32, height: u32, frames_in_flight: u32) -> RendererOptions {
+        RendererOptions {
+            grid_width: width,
+            grid_height: height,
+            frames_in_flight,
+            validation: false,
+            device: DeviceSelection::Best,
+            present_mode: vk::PresentModeKHR::FIFO,
+            gpu_timing: false,
+        }
+    }
+
+    #[test]
+    fn a_grid_that_fits_the_heap_is_accepted_and_one_that_does_not_is_refused() {
+        const MIB: u64 = 1 << 20;
+        // 1024² with K=2: positions 8 MiB + indices (2049 × 1023 × 4 B, just under 8 MiB)
+        // + heights 2 × 4 MiB: 23.996 MiB, reported as 23 MiB.
+        let small = options(1024, 1024, 2);
+        let needed = crate::grid::device_bytes(1024, 1024, 2);
+        assert_eq!(needed, 1024 * 1024 * 8 + 2049 * 1023 * 4 + 2 * 1024 * 1024 * 4);
+        assert!(check_grid_fits(&small, 80 * 1024 * MIB, "big GPU").is_ok());
+        // The share is exclusive of the last 10%: needs ≤ 90% of the heap.
+        let exact_heap = needed.div_ceil(HEAP_SHARE_PERCENT) * 100;
+        assert!(check_grid_fits(&small, exact_heap + 100, "just enough").is_ok());
+        let err = check_grid_fits(&small, 26 * MIB, "Tiny GPU").unwrap_err().to_string();
+        assert!(
+            err.contains("grid 1024x1024 with 2 frames in flight needs 23 MiB of GPU memory")
+                && err.contains("Tiny GPU has a 26 MiB heap")
+                && err.contains("smaller --grid or fewer --frames-in-flight"),
+            "{err}"
+        );
+        // The largest grid the CLI accepts, against lavapipe's 2 GiB heap.
+        let err = check_grid_fits(&options(16384, 16384, 4), 2048 * MIB, "llvmpipe").unwrap_err().to_string();
+        assert!(err.contains("needs 8191 MiB") && err.contains("2048 MiB heap"), "{err}");
     }
 }

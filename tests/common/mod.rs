@@ -35,3 +35,28 @@ pub fn assert_clean_failure(output: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "the demo panicked:\n{err}");
     assert!(err.contains(needle), "expected '{needle}' in stderr:\n{err}");
 }
+
+/// What HIP can do on this machine, asked in-process the way the demo asks: the outcome
+/// the HIP tests must then see from the binary.
+#[derive(Debug)]
+pub enum HipHere {
+    /// No HIP runtime library loads (the message lists what was tried).
+    NoRuntime(String),
+    /// The runtime loads but sees no GPU (CI: Debian's ROCm 5.2, no AMD GPU).
+    NoDevice,
+    /// The runtime sees this many GPUs.
+    Devices(i32),
+}
+
+pub fn hip_here() -> HipHere {
+    use hip_vulkan_sinewave::hip::Hip;
+    match Hip::load() {
+        Err(e) => HipHere::NoRuntime(e.to_string()),
+        Ok(hip) => match hip.device_count() {
+            Ok(n) if n > 0 => HipHere::Devices(n),
+            Ok(_) => HipHere::NoDevice,
+            Err(e) if e.is_no_device() => HipHere::NoDevice,
+            Err(e) => panic!("HIP loaded but hipGetDeviceCount failed unexpectedly: {e}"),
+        },
+    }
+}

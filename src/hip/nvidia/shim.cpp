@@ -137,6 +137,26 @@ struct hipExternalSemaphoreSignalWaitParams {
     unsigned reserved[16];
 };
 
+// The values and sizes above against CUDA's own headers: the HIP headers of
+// ROCm < 6 lack the timeline type, the dedicated flag and the reserved tails, so
+// CUDA is the outside source for them (tests/hip_abi.rs checks that ffi.rs
+// declares what this file declares).
+static_assert((int)hipExternalMemoryHandleTypeOpaqueFd == (int)cudaExternalMemoryHandleTypeOpaqueFd,
+              "memory handle type");
+static_assert((int)hipExternalMemoryDedicated == (int)cudaExternalMemoryDedicated, "dedicated flag");
+static_assert((int)hipExternalSemaphoreHandleTypeOpaqueFd == (int)cudaExternalSemaphoreHandleTypeOpaqueFd,
+              "binary semaphore handle type");
+static_assert((int)hipExternalSemaphoreHandleTypeTimelineSemaphoreFd ==
+                  (int)cudaExternalSemaphoreHandleTypeTimelineSemaphoreFd,
+              "timeline semaphore handle type");
+static_assert(sizeof(hipExternalMemoryHandleDesc) == sizeof(cudaExternalMemoryHandleDesc), "memory desc");
+static_assert(sizeof(hipExternalMemoryBufferDesc) == sizeof(cudaExternalMemoryBufferDesc), "buffer desc");
+static_assert(sizeof(hipExternalSemaphoreHandleDesc) == sizeof(cudaExternalSemaphoreHandleDesc),
+              "semaphore desc");
+static_assert(sizeof(hipExternalSemaphoreSignalWaitParams) == sizeof(cudaExternalSemaphoreSignalParams),
+              "signal params");
+static_assert(sizeof(hipExternalSemaphoreSignalWaitParams) == sizeof(cudaExternalSemaphoreWaitParams),
+              "wait params");
 static_assert(sizeof(hipUUID) == 16, "hipUUID");
 static_assert(sizeof(hipExternalMemoryHandleDesc) == 104, "memory handle desc size");
 static_assert(offsetof(hipExternalMemoryHandleDesc, size) == 24, "memory desc size field");
