@@ -5,7 +5,8 @@
 //! Outputs, all in `OUT_DIR`:
 //! - `sinewave_kernel.bin`: the code object, or an empty file when none was built;
 //! - env `HIP_SINEWAVE_KERNEL_DESCRIPTION` (via `cargo:rustc-env`) saying what it is;
-//! - on NVIDIA with nvcc: `libamdhip64.so`, the shim (its path goes to a `cargo:warning`).
+//! - on NVIDIA with nvcc: `libamdhip64.so`, the shim; its path goes to the crate as env
+//!   `HVS_BUILT_NVIDIA_SHIM`, where the binary looks for the runtime on its own.
 //!
 //! A missing or failing toolchain never fails the build: the tool's output goes
 //! to a `cargo:warning` and the binary carries no kernel (the CPU and Vulkan
@@ -29,10 +30,15 @@ const SHIM_EXPORTS: &str = "src/hip/nvidia/exports.map";
 const KERNEL_FILE: &str = "sinewave_kernel.bin";
 const DESCRIPTION_ENV: &str = "HIP_SINEWAVE_KERNEL_DESCRIPTION";
 
-/// Always compiled for AMD when no GPU and no `HIP_OFFLOAD_ARCH` says otherwise.
-const DEFAULT_AMD_ARCHS: &[&str] = &["gfx90a", "gfx940", "gfx1030"];
-/// Added to the default list only when this hipcc can compile for them.
-const OPTIONAL_AMD_ARCHS: &[&str] = &["gfx942", "gfx1100", "gfx1201"];
+/// AMD targets built when no GPU is visible and `HIP_OFFLOAD_ARCH` is not set: the GPUs
+/// people own today (MI100, MI200, MI300, MI350; RDNA2, RDNA3, RDNA3.5, RDNA4). Each is
+/// compiled only if this hipcc knows it (its clang's `--print-supported-cpus`) and accepts
+/// it (a per-target compile), so one target an older or newer ROCm lacks (gfx940 is gone
+/// from LLVM and ROCm 7; gfx942/950/115x/120x are too new for ROCm 5) never loses the rest.
+const DEFAULT_AMD_ARCHS: &[&str] = &[
+    "gfx908", "gfx90a", "gfx942", "gfx950", "gfx1030", "gfx1031", "gfx1032", "gfx1100", "gfx1101", "gfx1102",
+    "gfx1150", "gfx1151", "gfx1200", "gfx1201",
+];
 /// NVIDIA target when no local GPU reports its compute capability (H100).
 const DEFAULT_NVIDIA_SM: &str = "90";
 
@@ -107,28 +113,70 @@ fn detect_platform(hipcc: Option<&Path>, nvcc: Option<&Path>) -> Option<Platform
 }
 
 fn compile_amd(hipcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), String> {
-    let archs = amd_archs(hipcc, out_dir);
-    let output = out_dir.join("sinewave.hipfb");
+    let wanted = amd_archs();
+    let known = supported_amd_archs(hipcc);
+    let (candidates, unknown): (Vec<String>, Vec<String>) = match &known {
+        Some(known) => wanted.into_iter().partition(|arch| known.iter().any(|k| k == logic::base_arch(arch))),
+        None => (wanted, Vec::new()),
+    };
+    // One compile per target: a target this hipcc (or its device libraries) cannot build
+    // is dropped alone.
+    let accepted: Vec<String> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = candidates
+            .iter()
+            .map(|arch| scope.spawn(move || compile_amd_targets(hipcc, out_dir, std::slice::from_ref(arch)).is_ok()))
+            .collect();
+        let built: Vec<bool> = jobs.into_iter().map(|job| job.join().unwrap_or(false)).collect();
+        candidates.iter().zip(built).filter(|(_, ok)| *ok).map(|(arch, _)| arch.clone()).collect()
+    });
+    let rejected: Vec<String> = candidates.iter().filter(|a| !accepted.contains(a)).cloned().collect();
+    if accepted.is_empty() {
+        return Err(warn(format!("hipcc built the kernel for none of {candidates:?} (unknown to it: {unknown:?})")));
+    }
+    let bytes = compile_amd_targets(hipcc, out_dir, &accepted).map_err(warn)?;
+    let mut description = logic::describe_kernel(Platform::Amd, &accepted);
+    let skipped: Vec<String> = unknown.iter().chain(&rejected).cloned().collect();
+    if !skipped.is_empty() {
+        description.push_str(&format!(" (this hipcc cannot build {})", skipped.join(",")));
+    }
+    Ok((bytes, description))
+}
+
+/// `hipcc --genco` of the kernel for `archs`; the code object's bytes.
+fn compile_amd_targets(hipcc: &Path, out_dir: &Path, archs: &[String]) -> Result<Vec<u8>, String> {
+    let output = out_dir.join(format!("sinewave-{}.hipfb", archs.join("-").replace(':', "_")));
     let mut cmd = Command::new(hipcc);
     cmd.arg("--genco").arg("-O3");
-    for arch in &archs {
+    for arch in archs {
         cmd.arg(format!("--offload-arch={arch}"));
     }
     cmd.arg(KERNEL_SOURCE).arg("-o").arg(&output);
-    let bytes = run_and_check(&mut cmd, &output, logic::is_amd_code_object).map_err(warn)?;
-    Ok((bytes, logic::describe_kernel(Platform::Amd, &archs)))
+    let result = run_and_check(&mut cmd, &output, logic::is_amd_code_object);
+    let _ = fs::remove_file(&output);
+    result
 }
 
-/// `HIP_OFFLOAD_ARCH`, else the local GPUs, else the default list plus the
-/// optional archs this hipcc accepts.
-fn amd_archs(hipcc: &Path, out_dir: &Path) -> Vec<String> {
+/// The AMD processors this hipcc's clang knows (`--print-supported-cpus`, which clang
+/// prints on stderr), or `None` when it cannot say.
+fn supported_amd_archs(hipcc: &Path) -> Option<Vec<String>> {
+    let out = Command::new(hipcc)
+        .args(["--target=amdgcn-amd-amdhsa", "-nogpulib", "--print-supported-cpus"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr) + String::from_utf8_lossy(&out.stdout);
+    let known = logic::parse_supported_cpus(&text);
+    (!known.is_empty()).then_some(known)
+}
+
+/// `HIP_OFFLOAD_ARCH`, else the local GPUs, else [`DEFAULT_AMD_ARCHS`].
+fn amd_archs() -> Vec<String> {
     if let Ok(value) = env::var("HIP_OFFLOAD_ARCH") {
         let archs = logic::parse_arch_list(&value);
         if !archs.is_empty() {
             return archs;
         }
     }
-    for tool in ["rocm_agent_enumerator", "offload-arch"] {
+    for tool in ["amdgpu-arch", "offload-arch", "rocm_agent_enumerator"] {
         if let Some(path) = find_tool(tool, &hip_bin_dirs()) {
             if let Ok(out) = run(&mut Command::new(path)) {
                 let archs = logic::parse_agent_list(&out);
@@ -138,21 +186,7 @@ fn amd_archs(hipcc: &Path, out_dir: &Path) -> Vec<String> {
             }
         }
     }
-    let mut archs: Vec<String> = DEFAULT_AMD_ARCHS.iter().map(|a| a.to_string()).collect();
-    for arch in OPTIONAL_AMD_ARCHS {
-        // Probe by compiling the real kernel for that arch alone: an older
-        // clang rejects the name ("invalid target ID"), or the device library
-        // for it is missing; either way this hipcc cannot target it.
-        let probe = out_dir.join(format!("probe-{arch}.hipfb"));
-        let mut cmd = Command::new(hipcc);
-        cmd.arg("--genco").arg(format!("--offload-arch={arch}")).arg(KERNEL_SOURCE).arg("-o").arg(&probe);
-        // Quietly: the embedded description lists the archs that made it.
-        if run_and_check(&mut cmd, &probe, logic::is_amd_code_object).is_ok() {
-            archs.push(arch.to_string());
-        }
-        let _ = fs::remove_file(&probe);
-    }
-    archs
+    DEFAULT_AMD_ARCHS.iter().map(|a| a.to_string()).collect()
 }
 
 fn compile_nvidia(nvcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), String> {
@@ -200,12 +234,8 @@ fn build_shim(nvcc: &Path, out_dir: &Path) {
         .arg("-lcuda");
     match run_and_check(&mut cmd, &output, |b| b.starts_with(logic::ELF_MAGIC)) {
         Ok(_) => {
-            warn(format!(
-                "built the HIP-on-CUDA shim: {}; run with HIP_RUNTIME_LIBRARY={} \
-                 (or put its directory first on LD_LIBRARY_PATH)",
-                output.display(),
-                output.display()
-            ));
+            // The binary looks for the shim here on its own (src/hip/ffi.rs).
+            println!("cargo:rustc-env=HVS_BUILT_NVIDIA_SHIM={}", output.display());
         }
         Err(e) => {
             warn(format!("could not build the HIP-on-CUDA shim: {e}"));

@@ -41,6 +41,17 @@ pub fn parse_agent_list(output: &str) -> Vec<String> {
     parse_arch_list(output).into_iter().filter(|a| a.starts_with("gfx") && a != "gfx000").collect()
 }
 
+/// The processors in clang's `--print-supported-cpus` output (one per line, indented,
+/// after "Available CPUs for this target:"): the `gfx…` names.
+pub fn parse_supported_cpus(output: &str) -> Vec<String> {
+    output.lines().map(str::trim).filter(|l| l.starts_with("gfx") && !l.contains(' ')).map(String::from).collect()
+}
+
+/// A target id without its features: `gfx90a:xnack+` → `gfx90a`.
+pub fn base_arch(target: &str) -> &str {
+    target.split(':').next().unwrap_or(target)
+}
+
 /// Parses `nvidia-smi --query-gpu=compute_cap --format=csv,noheader` output
 /// ("9.0", one line per GPU) into the SM numbers ("90"), without duplicates.
 pub fn parse_compute_caps(output: &str) -> Vec<String> {
@@ -68,9 +79,16 @@ pub const ELF_MAGIC: &[u8] = b"\x7fELF";
 /// Magic of an nvcc fatbin: 0xBA55ED50, little-endian.
 pub const NVIDIA_FATBIN_MAGIC: &[u8] = &0xBA55_ED50_u32.to_le_bytes();
 
-/// Whether `bytes` looks like what `hipcc --genco` should produce for AMD.
+/// Magic of a compressed clang offload bundle (`hipcc --offload-compress`, some ROCm 7
+/// builds by default).
+pub const COMPRESSED_OFFLOAD_BUNDLE_MAGIC: &[u8] = b"CCOB";
+
+/// Whether `bytes` looks like what `hipcc --genco` should produce for AMD: an offload
+/// bundle, compressed or not, or a bare ELF code object.
 pub fn is_amd_code_object(bytes: &[u8]) -> bool {
-    bytes.starts_with(CLANG_OFFLOAD_BUNDLE_MAGIC) || bytes.starts_with(ELF_MAGIC)
+    bytes.starts_with(CLANG_OFFLOAD_BUNDLE_MAGIC)
+        || bytes.starts_with(COMPRESSED_OFFLOAD_BUNDLE_MAGIC)
+        || bytes.starts_with(ELF_MAGIC)
 }
 
 /// Whether `bytes` looks like an nvcc fatbin.

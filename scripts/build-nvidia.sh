@@ -2,12 +2,13 @@
 # Builds the NVIDIA half of the HIP path on a machine with the CUDA toolkit,
 # for a binary built elsewhere (e.g. on a CPU-only CI machine):
 #   OUTDIR/libamdhip64.so   the HIP-on-CUDA shim (src/hip/nvidia/shim.cpp)
-#   OUTDIR/sinewave.fatbin  the kernel for SM_ARCH (default 90) + its PTX
-# Then run the demo with
-#   HIP_RUNTIME_LIBRARY=OUTDIR/libamdhip64.so hip-vulkan-sinewave --kernel OUTDIR/sinewave.fatbin
+#   OUTDIR/sinewave.fatbin  the kernel for SM_ARCH + its PTX
+# Give the binary's directory as OUTDIR: the binary looks beside itself for both, so
+# `hip-vulkan-sinewave` then runs the HIP path with no flag and no environment variable.
 #
 # Usage: scripts/build-nvidia.sh OUTDIR
-# Env:   CUDA_PATH (default /usr/local/cuda), SM_ARCH (default 90).
+# Env:   CUDA_PATH (default /usr/local/cuda), SM_ARCH (default: the local GPU's, by
+#        nvidia-smi, else 90).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -18,7 +19,8 @@ outdir=$1
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cuda=${CUDA_PATH:-/usr/local/cuda}
 nvcc=$cuda/bin/nvcc
-sm=${SM_ARCH:-90}
+sm=${SM_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.[:space:]')}
+[[ $sm =~ ^[0-9]+$ ]] || sm=90
 
 if [[ ! -x $nvcc ]]; then
     echo "error: no nvcc at $nvcc (set CUDA_PATH to the CUDA toolkit)" >&2

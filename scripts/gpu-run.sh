@@ -22,18 +22,34 @@ export PATH=/usr/local/cuda/bin:$PATH
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 nvcc --version | tail -2
 
-bash scripts/build-nvidia.sh .gpu/nv
-export HIP_RUNTIME_LIBRARY=$PWD/.gpu/nv/libamdhip64.so
+# The shim and the kernel go beside the binary, where it looks for them on its own: no
+# HIP_RUNTIME_LIBRARY, no --kernel.
+bash scripts/build-nvidia.sh .gpu
 BIN=.gpu/hip-vulkan-sinewave
-KERNEL=.gpu/nv/sinewave.fatbin
 export RUST_LOG=${RUST_LOG:-info}
 
 case "$what" in
   verify)
     status=0
+    echo "=== no flags: --headless --verify (auto must choose hip and timeline)"
+    if $BIN --headless --verify --validation --frames 240 --time 0.5 --time-step 0.0166 \
+         2>&1 | tee "$OUT/verify-auto.log" | grep -E "heights:|verify:|error"; then
+      grep -q "heights: hip (timeline sync)" "$OUT/verify-auto.log" && echo "=== auto: ok" \
+        || { echo "=== auto: did not choose hip/timeline"; status=1; }
+    else
+      echo "=== auto: FAILED"; status=1
+    fi
+    # The same binary without what build-nvidia.sh made, then with the shim but no
+    # NVIDIA kernel: it must fall back to the Vulkan compute shader and say why.
+    rm -rf /tmp/bare && mkdir -p /tmp/bare && cp $BIN /tmp/bare/
+    echo "=== binary alone (no shim, no kernel beside it)"
+    /tmp/bare/hip-vulkan-sinewave --headless --verify 2>&1 | tee "$OUT/fallback-no-shim.log" | grep -E "heights:|verify:|error"
+    cp .gpu/libamdhip64.so /tmp/bare/
+    echo "=== binary + shim, no NVIDIA kernel"
+    /tmp/bare/hip-vulkan-sinewave --headless --verify 2>&1 | tee "$OUT/fallback-no-kernel.log" | grep -E "heights:|verify:|error"
     for sync in timeline binary host serial; do
       echo "=== --sync $sync"
-      if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$sync" --validation --verify \
+      if $BIN --headless --heights hip --sync "$sync" --validation --verify \
            --grid 1024x1024 --size 1280x720 --frames 240 --time 0.5 --time-step 0.0166 \
            2>&1 | tee "$OUT/verify-$sync.log"; then
         echo "=== $sync: ok"
@@ -45,7 +61,7 @@ case "$what" in
                  "timeline 2 1 1000x45" "host 2 1 33x7" "timeline 4 4 4097x1031"; do
       set -- $ahead
       echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
-      if $BIN --headless --heights hip --kernel "$KERNEL" --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
+      if $BIN --headless --heights hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
            --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
            > "$OUT/verify-$1-k$2-ahead$3-$4.log" 2>&1; then
         grep verify: "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== ok"
@@ -53,14 +69,14 @@ case "$what" in
         tail -5 "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== FAILED"; status=1
       fi
     done
-    $BIN --headless --heights hip --kernel "$KERNEL" --frames 3 --time 1.0 --size 1280x720 \
+    $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
     ;;
   lifetimes)
     # The HIP half of the 200-cycle leak test (tests/lifetimes.rs, #[ignore]d without a GPU);
     # the test binary is built by scripts/gpu-prepare.sh.
-    HVS_TEST_KERNEL=$KERNEL .gpu/lifetimes --ignored --nocapture --test-threads 1 2>&1 | tail -15
+    .gpu/lifetimes --ignored --nocapture --test-threads 1 2>&1 | tail -15
     ;;
   soak)
     # 100,000 frames with --sync auto: resident memory, GPU memory and fds every 10,000
@@ -69,7 +85,7 @@ case "$what" in
       > "$OUT/soak-nvidia-smi.csv" 2>&1 &
     smi=$!
     status=0
-    $BIN --headless --heights hip --kernel "$KERNEL" --sync auto --grid 1024x1024 --size 1280x720 \
+    $BIN --headless --heights hip --sync auto --grid 1024x1024 --size 1280x720 \
       --frames 100000 --time 0.5 --time-step 0.0166 --report-every 10000 --verify 2>&1 \
       | tee "$OUT/soak.log" | grep -E "sync strategy|resources after|verify|error|rendered" || status=1
     kill $smi
@@ -84,7 +100,7 @@ case "$what" in
     # The whole benchmark table (BENCHMARKS.md): every mode, grid and K in one process.
     shift
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
-    RUST_LOG=warn $BIN --bench --kernel "$KERNEL" --bench-json "$OUT/h100.json" "$@" | tee "$OUT/bench.md"
+    RUST_LOG=warn $BIN --bench --bench-json "$OUT/h100.json" "$@" | tee "$OUT/bench.md"
     ;;
   *)
     shift

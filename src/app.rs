@@ -143,7 +143,7 @@ impl App {
                 window.set_title(&format!(
                     "hip-vulkan-sinewave — {} heights: {} — {fps:.0} fps, {ms:.2} ms/frame{}",
                     self.cli.grid,
-                    self.cli.heights_name(),
+                    renderer.source_name(),
                     if self.paused { " (paused)" } else { "" }
                 ));
             }
@@ -224,9 +224,15 @@ impl ApplicationHandler for App {
     }
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
-        // A minimised window draws nothing: wait for events instead of spinning.
+        if let Some(signal) = crate::interrupt::pending() {
+            log::warn!("{} received: closing the window", crate::interrupt::name(signal));
+            self.shutdown(event_loop);
+            return;
+        }
+        // A minimised window draws nothing: wait for events instead of spinning (waking
+        // now and then to notice Ctrl+C).
         if self.minimised {
-            event_loop.set_control_flow(ControlFlow::Wait);
+            event_loop.set_control_flow(ControlFlow::wait_duration(std::time::Duration::from_millis(200)));
         } else if let Some(window) = &self.window {
             event_loop.set_control_flow(ControlFlow::Poll);
             window.request_redraw();

@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use crate::camera::OrbitCamera;
 use crate::cli::Cli;
-use crate::heights::hip::{kernel_image, launch_sinewave, HipHeights, HipSetup, KERNEL_NAME};
+use crate::heights::hip::{launch_sinewave, HipHeights, HipSetup};
 use crate::heights::hip_copy::HipCopyHeights;
+use crate::heights::hip_kernel::KernelImage;
 use crate::heights::vulkan_compute::ComputeHeights;
 use crate::heights::HeightSource;
 use crate::hip;
@@ -141,8 +142,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// Runs the whole plan; returns per-configuration records and the kernel record.
 pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
     let hip = if plan.modes.iter().any(|m| m.needs_hip()) {
-        let kernel = kernel_image(cli.kernel.as_deref())?;
-        Some((HipSetup::open()?, kernel))
+        let explicit = cli.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
+        let setup = HipSetup::open()?;
+        let kernel = setup.load_kernel(explicit)?;
+        Some((setup, kernel))
     } else {
         None
     };
@@ -164,6 +167,11 @@ pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRec
         let config = Config { mode, grid, k, run_ahead };
         let record = run_one(cli, plan, hip.as_ref(), config, &label, &mut shared)
             .with_context(|| format!("benchmark {label}"))?;
+        let Some(record) = record else {
+            eprintln!();
+            log::warn!("interrupted during {label}: it is left out; {} configurations finished", records.len());
+            return Ok((records, None));
+        };
         eprintln!(
             "\r{label}: {:.0} frames/s, frame {:.3} ms (p99 {:.3}), kernel {:.3}, draw {:.3}, deliver {:.3} ms          ",
             record.fps, record.frame_ms_median, record.frame_ms_p99, record.kernel_ms, record.draw_ms, record.deliver_ms
@@ -172,9 +180,9 @@ pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRec
         log::info!("open file descriptors after {label}: {}", open_fds());
     }
     let kernel = match &hip {
-        Some((setup, image)) => {
+        Some((setup, kernel)) => {
             let side = plan.grids.iter().copied().max().unwrap_or(4096).min(4096);
-            Some(kernel_bandwidth(setup, image, side)?)
+            Some(kernel_bandwidth(setup, kernel, side)?)
         }
         None => None,
     };
@@ -193,11 +201,11 @@ struct Config {
 fn run_one(
     cli: &Cli,
     plan: &BenchPlan,
-    hip: Option<&(HipSetup, Vec<u8>)>,
+    hip: Option<&(HipSetup, hip::Function)>,
     Config { mode, grid, k, run_ahead }: Config,
     label: &str,
     shared: &mut Option<std::sync::Arc<crate::vulkan::Device>>,
-) -> Result<Record> {
+) -> Result<Option<Record>> {
     let options = RendererOptions {
         grid_width: grid,
         grid_height: grid,
@@ -220,10 +228,10 @@ fn run_one(
     }
     let source: Box<dyn HeightSource> = match (mode, hip) {
         (BenchMode::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
-        (BenchMode::Copy, Some((setup, image))) => {
-            Box::new(HipCopyHeights::new(setup, renderer.device(), renderer.slots(), image)?)
+        (BenchMode::Copy, Some((setup, kernel))) => {
+            Box::new(HipCopyHeights::new(setup, renderer.device(), renderer.slots(), kernel.clone())?)
         }
-        (m, Some((setup, image))) => {
+        (m, Some((setup, kernel))) => {
             let request = match m {
                 BenchMode::Timeline => SyncRequest::Timeline,
                 BenchMode::Binary => SyncRequest::Binary,
@@ -231,7 +239,7 @@ fn run_one(
                 _ => SyncRequest::Serial,
             };
             Box::new(
-                HipHeights::new(setup, renderer.device(), renderer.slots(), request, image)?
+                HipHeights::new(setup, renderer.device(), renderer.slots(), request, kernel.clone())?
                     .with_timing()?
                     .with_run_ahead(run_ahead as usize)?,
             )
@@ -245,6 +253,9 @@ fn run_one(
     renderer.set_time_step(Some(step));
     let warmup_started = Instant::now();
     for f in 0..plan.warmup {
+        if crate::interrupt::pending().is_some() {
+            return Ok(None);
+        }
         renderer.render(f as f64 * step, &camera)?;
         // Large grids: a second of warm-up is plenty.
         if f >= 10 && warmup_started.elapsed() > Duration::from_secs(1) {
@@ -262,6 +273,9 @@ fn run_one(
     let cap = Duration::from_secs_f64(plan.max_seconds);
     let mut timed = 0u64;
     while timed < plan.frames && (timed < 30 || started.elapsed() < cap) {
+        if crate::interrupt::pending().is_some() {
+            return Ok(None);
+        }
         renderer.render((first_timed + timed) as f64 * step, &camera)?;
         let now = Instant::now();
         intervals.push(now.duration_since(last).as_secs_f64() * 1e3);
@@ -296,7 +310,7 @@ fn run_one(
     if errors + warnings > 0 {
         bail!("the validation layer reported {errors} errors and {warnings} warnings");
     }
-    Ok(Record {
+    Ok(Some(Record {
         mode,
         grid,
         frames_in_flight: k,
@@ -310,17 +324,15 @@ fn run_one(
         draw_ms,
         deliver_ms,
         other_ms,
-    })
+    }))
 }
 
 /// The kernel alone at `side`², back to back, against `hipMemcpy` device→device of the
 /// same bytes: achieved bandwidth of each, from HIP events.
-pub fn kernel_bandwidth(setup: &HipSetup, image: &[u8], side: u32) -> Result<KernelRecord> {
+pub fn kernel_bandwidth(setup: &HipSetup, function: &hip::Function, side: u32) -> Result<KernelRecord> {
     const REPEATS: u32 = 50;
     let hip = &setup.hip;
     let bytes = u64::from(side) * u64::from(side) * 4;
-    let module = hip::Module::load_data(hip, image)?;
-    let function = module.function(KERNEL_NAME)?;
     let stream = hip::Stream::new(hip)?;
     let target = hip::DeviceBuffer::new(hip, bytes as usize)?;
     let mut copy_dst = hip::DeviceBuffer::new(hip, bytes as usize)?;
@@ -329,7 +341,7 @@ pub fn kernel_bandwidth(setup: &HipSetup, image: &[u8], side: u32) -> Result<Ker
     let launch = |time: f32| -> Result<()> {
         // SAFETY: `target` holds side² f32 and outlives the stream's work (synchronised
         // below before it drops); only this stream uses it.
-        unsafe { launch_sinewave(&function, &stream, target.device_ptr(), side, side, time) }
+        unsafe { launch_sinewave(function, &stream, target.device_ptr(), side, side, time) }
     };
     let time_it = |what: &mut dyn FnMut(u32) -> Result<()>| -> Result<f64> {
         what(0)?; // warm-up

@@ -104,6 +104,8 @@ pub enum PresentMode {
 /// Who writes the heights every frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HeightsSource {
+    /// The best source this machine runs: hip, else vulkan, else cpu (the log says why).
+    Auto,
     /// The CPU reference, uploaded through a staging buffer (works on any Vulkan device).
     Cpu,
     /// The HIP kernel, writing straight into the exported Vulkan buffers.
@@ -137,7 +139,7 @@ pub struct Cli {
     pub validation: bool,
 
     /// Who writes the heights.
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub heights: HeightsSource,
 
     /// Use this Vulkan physical device (index as listed in the log) instead of choosing.
@@ -268,15 +270,6 @@ impl Cli {
         Ok(())
     }
 
-    /// Name of the height source for titles and logs.
-    pub fn heights_name(&self) -> &'static str {
-        match self.heights {
-            HeightsSource::Cpu => "cpu",
-            HeightsSource::Hip => "hip",
-            HeightsSource::Vulkan => "vulkan",
-        }
-    }
-
     /// Frames to render before exiting, if bounded.
     pub fn frame_limit(&self) -> Option<u64> {
         match (self.frames, self.headless) {
@@ -305,7 +298,7 @@ mod tests {
         assert_eq!(cli.grid, Size2::new(1024, 1024));
         assert_eq!(cli.frames_in_flight, 2);
         assert_eq!(cli.present_mode, PresentMode::Fifo);
-        assert_eq!(cli.heights, HeightsSource::Cpu);
+        assert_eq!(cli.heights, HeightsSource::Auto);
         assert!(!cli.headless && !cli.validation);
         assert_eq!(cli.frame_limit(), None);
     }

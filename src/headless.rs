@@ -23,27 +23,33 @@ pub fn frame_time(cli: &Cli, frame: u64, started: Instant) -> f64 {
 pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let extent = vk::Extent2D { width: cli.size.width, height: cli.size.height };
     let mut renderer = crate::setup::renderer(cli, Presentation::Offscreen { extent })?;
-    let frames = cli.frame_limit().unwrap_or(1);
+    let planned = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
     let started = Instant::now();
     let mut last_report = Instant::now();
-    for frame in 0..frames {
+    let mut frames = 0;
+    for frame in 0..planned {
+        if let Some(signal) = crate::interrupt::pending() {
+            log::warn!("{} received: stopping after {frame} of {planned} frames", crate::interrupt::name(signal));
+            break;
+        }
         renderer.render(frame_time(cli, frame, started), &camera)?;
+        frames = frame + 1;
         if cli.report_every.is_some_and(|n| (frame + 1) % n == 0) {
             report_resources(&renderer, frame + 1);
         }
         if last_report.elapsed().as_secs_f64() >= 1.0 {
-            log::info!("frame {}/{frames}", frame + 1);
+            log::info!("frame {}/{planned}", frame + 1);
             last_report = Instant::now();
         }
     }
     renderer.device().wait_idle()?;
     let seconds = started.elapsed().as_secs_f64();
     log::info!("rendered {frames} frames offscreen in {seconds:.3} s ({:.1} frames/s)", frames as f64 / seconds);
-    if cli.verify {
+    if cli.verify && frames > 0 {
         verify(&renderer, cli, frames - 1)?;
     }
-    if let Some(path) = &cli.screenshot {
+    if let Some(path) = cli.screenshot.as_ref().filter(|_| frames > 0) {
         let image = renderer.read_back_image()?;
         image.save_png(path).with_context(|| format!("saving the screenshot to {}", path.display()))?;
         log::info!("wrote {}x{} screenshot to {}", image.width, image.height, path.display());

@@ -30,6 +30,7 @@ pub mod headless;
 pub mod heights;
 pub mod hip;
 pub mod interop;
+pub mod interrupt;
 pub mod renderer;
 pub mod setup;
 pub mod sinewave;

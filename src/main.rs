@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use hip_vulkan_sinewave::cli::Cli;
+use hip_vulkan_sinewave::interrupt;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -11,6 +12,10 @@ fn main() -> ExitCode {
     if let Err(message) = cli.validate() {
         eprintln!("error: {message}");
         return ExitCode::from(2);
+    }
+    if let Err(e) = interrupt::install() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
     }
     if let Some(json) = &cli.chart_from {
         return match chart_from(&cli, json) {
@@ -30,6 +35,13 @@ fn main() -> ExitCode {
     };
     if let (true, Ok((errors, warnings))) = (cli.validation, &result) {
         log::info!("validation: {errors} errors, {warnings} warnings");
+    }
+    if let Some(signal) = interrupt::pending() {
+        if let Err(e) = &result {
+            eprintln!("error: {e:#}");
+        }
+        eprintln!("interrupted by {}: the run ended cleanly", interrupt::name(signal));
+        return ExitCode::from(interrupt::exit_status(signal));
     }
     match result {
         Ok((0, 0)) => ExitCode::SUCCESS,
@@ -61,6 +73,13 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
     };
     let (records, kernel) = bench::run(cli, &plan)?;
     println!("{}", bench::table(&records, kernel.as_ref()));
+    if let Some(signal) = hip_vulkan_sinewave::interrupt::pending() {
+        println!(
+            "(interrupted by {}: {} configurations finished)",
+            hip_vulkan_sinewave::interrupt::name(signal),
+            records.len()
+        );
+    }
     if let Some(path) = &cli.bench_json {
         bench::write_json(path, &records, kernel.as_ref())?;
         log::info!("wrote {}", path.display());

@@ -1,71 +1,142 @@
-//! Turns the command line into a running renderer with its height source: opens HIP first
-//! when it writes the heights (so Vulkan can pick the same GPU), then Vulkan, then the
-//! source. Shared by the windowed and the headless paths.
+//! Turns the command line into a running renderer with its height source. Shared by the
+//! windowed and the headless paths.
+//!
+//! `--heights auto` (the default) takes the best source this machine can run and says
+//! why each better one was passed over:
+//! 1. **hip**: a HIP runtime loads and sees a GPU, a kernel for that GPU loads, a Vulkan
+//!    device is that GPU, and its height slots import into HIP;
+//! 2. **vulkan**: the same wave from a Vulkan compute shader (no HIP);
+//! 3. **cpu**: the CPU reference through a staging upload.
+//!
+//! HIP is opened before Vulkan so that Vulkan can pick the same GPU. An explicit
+//! `--heights hip|vulkan|cpu` is tried alone and fails loudly.
 
 use anyhow::Result;
 
 use crate::cli::{Cli, HeightsSource, SyncRequest};
 use crate::heights::cpu::CpuHeights;
-use crate::heights::hip::{kernel_image, HipHeights, HipSetup};
+use crate::heights::hip::{HipHeights, HipSetup};
+use crate::heights::hip_kernel::KernelImage;
 use crate::heights::vulkan_compute::ComputeHeights;
+use crate::heights::HeightSource;
+use crate::hip;
 use crate::renderer::{Presentation, Renderer, RendererOptions};
 use crate::vulkan::DeviceSelection;
 
 /// Frames in flight the run will use: `serial` has one buffer by definition.
 pub fn frames_in_flight(cli: &Cli) -> u32 {
-    if cli.heights == HeightsSource::Hip && cli.sync == SyncRequest::Serial && cli.frames_in_flight != 1 {
+    let hip_possible = matches!(cli.heights, HeightsSource::Hip | HeightsSource::Auto);
+    if hip_possible && cli.sync == SyncRequest::Serial && cli.frames_in_flight != 1 {
         log::info!("--sync serial uses one height buffer: frames in flight 1 (not {})", cli.frames_in_flight);
         return 1;
     }
     cli.frames_in_flight
 }
 
+/// HIP ready to write heights: the runtime on a GPU, and the kernel loaded on it.
+struct HipReady {
+    setup: HipSetup,
+    kernel: hip::Function,
+}
+
+fn open_hip(cli: &Cli) -> Result<HipReady> {
+    // A bad --kernel file is refused before HIP opens, on any machine.
+    let explicit = cli.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
+    let setup = HipSetup::open()?;
+    let kernel = setup.load_kernel(explicit)?;
+    Ok(HipReady { setup, kernel })
+}
+
+/// What `auto` passed over on its way to the source it chose, for the log line.
+#[derive(Default)]
+struct PassedOver(Vec<String>);
+
+impl PassedOver {
+    fn add(&mut self, source: &str, why: &anyhow::Error) {
+        self.0.push(format!("{source}: {why:#}"));
+    }
+}
+
 /// Creates the renderer the CLI describes, with its height source attached.
 pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
+    let auto = cli.heights == HeightsSource::Auto;
+    let mut passed_over = PassedOver::default();
     let hip = match cli.heights {
-        HeightsSource::Hip => {
-            // Fail before any Vulkan work when there is no kernel to run.
-            let kernel = kernel_image(cli.kernel.as_deref())?;
-            Some((HipSetup::open()?, kernel))
-        }
-        HeightsSource::Cpu | HeightsSource::Vulkan => None,
+        HeightsSource::Hip => Some(open_hip(cli)?),
+        HeightsSource::Auto => open_hip(cli).map_err(|e| passed_over.add("hip", &e)).ok(),
+        HeightsSource::Vulkan | HeightsSource::Cpu => None,
     };
-    let options = RendererOptions {
+    let mut options = RendererOptions {
         grid_width: cli.grid.width,
         grid_height: cli.grid.height,
         frames_in_flight: frames_in_flight(cli),
         validation: cli.validation,
         device: match (&hip, cli.device) {
-            (Some((setup, _)), index) => setup.vulkan_selection(index),
+            (Some(ready), index) => ready.setup.vulkan_selection(index),
             (None, Some(i)) => DeviceSelection::Index(i),
             (None, None) => DeviceSelection::Best,
         },
         present_mode: crate::vulkan::swapchain::present_mode_from_cli(cli.present_mode),
         gpu_timing: false,
     };
-    let mut renderer = Renderer::new(&options, presentation)?;
+    let (mut renderer, hip) = match Renderer::new(&options, presentation) {
+        Ok(renderer) => (renderer, hip),
+        // No Vulkan device is the HIP GPU: auto goes on without HIP, on the best device.
+        Err(e) if auto && hip.is_some() && cli.device.is_none() => {
+            passed_over.add("hip", &e);
+            options.device = DeviceSelection::Best;
+            (Renderer::new(&options, presentation)?, None)
+        }
+        Err(e) => return Err(e),
+    };
     renderer.wireframe = cli.wireframe && renderer.device().wireframe_supported;
-    match hip {
-        None if cli.heights == HeightsSource::Vulkan => {
-            let source = ComputeHeights::new(renderer.device(), renderer.slots())?;
-            renderer.set_height_source(Box::new(source))?;
-        }
-        None => {
-            let source = CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?;
-            renderer.set_height_source(Box::new(source))?;
-        }
-        Some((setup, kernel)) => {
-            let mut source = HipHeights::new(&setup, renderer.device(), renderer.slots(), cli.sync, &kernel)?;
-            if cli.run_ahead > 1 {
-                anyhow::ensure!(
-                    cli.time_step.is_some(),
-                    "--run-ahead needs --time-step (frames ahead need known times)"
-                );
-                source = source.with_run_ahead(cli.run_ahead as usize)?;
+
+    let source = match (cli.heights, hip) {
+        (HeightsSource::Cpu, _) => cpu_source(&renderer, cli)?,
+        (HeightsSource::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
+        (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => match hip_source(&renderer, cli, ready) {
+            Ok(source) => source,
+            Err(e) if auto => {
+                passed_over.add("hip", &e);
+                auto_without_hip(&renderer, cli, &mut passed_over)?
             }
-            renderer.set_height_source(Box::new(source))?;
+            Err(e) => return Err(e),
+        },
+        (HeightsSource::Auto, None) => auto_without_hip(&renderer, cli, &mut passed_over)?,
+        (HeightsSource::Hip, None) => anyhow::bail!("--heights hip: HIP did not open"),
+    };
+    if auto {
+        if passed_over.0.is_empty() {
+            log::info!("heights: {} (auto: the best source, available here)", source.name());
+        } else {
+            log::info!("heights: {} (auto; passed over {})", source.name(), passed_over.0.join("; "));
         }
     }
+    renderer.set_height_source(source)?;
     renderer.set_time_step(cli.time_step);
     Ok(renderer)
+}
+
+/// `auto` when HIP cannot run: the Vulkan compute shader, else the CPU.
+fn auto_without_hip(renderer: &Renderer, cli: &Cli, passed_over: &mut PassedOver) -> Result<Box<dyn HeightSource>> {
+    match ComputeHeights::new(renderer.device(), renderer.slots()) {
+        Ok(source) => Ok(Box::new(source)),
+        Err(e) => {
+            passed_over.add("vulkan", &e);
+            cpu_source(renderer, cli)
+        }
+    }
+}
+
+fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
+    Ok(Box::new(CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?))
+}
+
+fn hip_source(renderer: &Renderer, cli: &Cli, ready: HipReady) -> Result<Box<dyn HeightSource>> {
+    let mut source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync, ready.kernel)?;
+    if cli.run_ahead > 1 {
+        anyhow::ensure!(cli.time_step.is_some(), "--run-ahead needs --time-step (frames ahead need known times)");
+        source = source.with_run_ahead(cli.run_ahead as usize)?;
+    }
+    Ok(Box::new(source))
 }

@@ -358,12 +358,14 @@ fn a_failure_at_any_point_of_set_up_frees_what_was_made() {
 #[test]
 #[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
 fn hip_interop_cycles_give_everything_back() {
-    use hip_vulkan_sinewave::heights::hip::{kernel_image, HipHeights, HipSetup};
+    use hip_vulkan_sinewave::heights::hip::{HipHeights, HipSetup};
+    use hip_vulkan_sinewave::heights::hip_kernel::KernelImage;
     use hip_vulkan_sinewave::interop::sync::SyncRequest;
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let setup = HipSetup::open().expect("HIP with a GPU");
     let kernel_path = std::env::var_os("HVS_TEST_KERNEL").map(std::path::PathBuf::from);
-    let kernel = kernel_image(kernel_path.as_deref()).expect("kernel (HVS_TEST_KERNEL or embedded)");
+    let explicit = kernel_path.as_deref().map(|p| KernelImage::from_cli(p).expect("HVS_TEST_KERNEL"));
+    let kernel = setup.load_kernel(explicit).expect("kernel (HVS_TEST_KERNEL, beside the binary or embedded)");
     let options = offscreen_options(setup.vulkan_selection(None));
     let first = Renderer::new(&options, Presentation::Offscreen { extent: vk::Extent2D { width: 64, height: 64 } })
         .expect("renderer");
@@ -372,7 +374,8 @@ fn hip_interop_cycles_give_everything_back() {
     let verdict = measure(WARM_UP_CYCLES, MEASURED_CYCLES, || {
         let extent = vk::Extent2D { width: 64, height: 64 };
         let mut renderer = Renderer::offscreen_on(&device, &options, extent)?;
-        let source = HipHeights::new(&setup, renderer.device(), renderer.slots(), SyncRequest::Timeline, &kernel)?;
+        let source =
+            HipHeights::new(&setup, renderer.device(), renderer.slots(), SyncRequest::Timeline, kernel.clone())?;
         renderer.set_height_source(Box::new(source))?;
         for t in [0.0, 0.5, 1.0] {
             renderer.render(t, &OrbitCamera::default())?;
@@ -384,7 +387,7 @@ fn hip_interop_cycles_give_everything_back() {
 }
 
 /// On a machine whose HIP runtime sees no GPU (CI), importing a lavapipe buffer into HIP
-/// must fail, and the exported fd must be closed afterwards.
+/// must fail and leave the fd to the caller (the one rule of `hip::external`), who closes it.
 #[test]
 fn a_failed_hip_import_gives_the_exported_fd_back() {
     use hip_vulkan_sinewave::hip;
@@ -404,8 +407,19 @@ fn a_failed_hip_import_gives_the_exported_fd_back() {
     let exported = renderer.slots().export(0).expect("export");
     assert_eq!(open_fds(), fds + 1, "the export made one fd");
     let size = exported.allocation_size;
-    let result = hip::ExternalMemory::import_opaque_fd(&runtime, exported.fd, size, exported.dedicated);
+    // SAFETY: the fd is slot 0's export, of `size` bytes, dedicated as recorded; the
+    // renderer (and so the memory) outlives the call.
+    let result = unsafe {
+        hip::ExternalMemory::import_opaque_fd(
+            &runtime,
+            std::os::fd::AsFd::as_fd(&exported.fd),
+            size,
+            exported.dedicated,
+        )
+    };
     let error = result.err().expect("HIP sees no GPU here, so the import must fail");
     eprintln!("import failed as it must without a GPU: {error}");
-    assert_eq!(open_fds(), fds, "the exported fd must be closed after the failed import");
+    assert_eq!(open_fds(), fds + 1, "the import only borrowed the fd: it is still open, and the caller's");
+    drop(exported);
+    assert_eq!(open_fds(), fds, "closing the caller's fd gives it back");
 }

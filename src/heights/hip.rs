@@ -3,7 +3,6 @@
 //! a [`SyncStrategy`] hands the slot between the APIs.
 
 use std::ffi::c_void;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,9 +15,6 @@ use crate::interop::sync::{self, SyncKind, SyncRequest, SyncStrategy};
 use crate::interop::{acquire_from_external, HeightSlots};
 use crate::vulkan::{Device, DeviceSelection, PciAddress};
 
-/// Name of the kernel's entry point (`extern "C"` in `kernels/sinewave.hip`).
-pub const KERNEL_NAME: &str = "sinewave";
-
 /// HIP, opened before Vulkan so that Vulkan can pick the same GPU.
 pub struct HipSetup {
     pub hip: hip::Hip,
@@ -29,23 +25,23 @@ impl HipSetup {
     /// Loads the HIP runtime and picks HIP device 0 (`HIP_VISIBLE_DEVICES` /
     /// `CUDA_VISIBLE_DEVICES` choose which GPU that is).
     pub fn open() -> Result<Self> {
-        let hip = hip::Hip::load().context("--heights hip needs the HIP runtime")?;
+        let hip = hip::Hip::load().map_err(|e| anyhow!("the HIP heights need the HIP runtime: {e}"))?;
         let devices = hip.devices().map_err(|e| {
             let hint = if e.is_no_device() && !hip.is_nvidia_shim() {
                 format!(
-                    " The runtime loaded was {}; on an NVIDIA GPU, build the HIP-on-CUDA shim \
-                     (scripts/build-nvidia.sh OUT) and set HIP_RUNTIME_LIBRARY=OUT/libamdhip64.so.",
+                    " The runtime loaded was {}; on an NVIDIA GPU, build the HIP-on-CUDA shim beside the binary \
+                     (scripts/build-nvidia.sh DIR-OF-THE-BINARY).",
                     hip.library_path().display()
                 )
             } else {
                 String::new()
             };
-            anyhow::anyhow!(
-                "HIP found no usable GPU ({e}). --heights hip needs an AMD GPU with ROCm or an NVIDIA GPU with \
-                 CUDA; --heights cpu and --heights vulkan run on any Vulkan device.{hint}"
+            anyhow!(
+                "HIP found no usable GPU ({e}). The HIP heights need an AMD GPU with ROCm or an NVIDIA GPU with \
+                 CUDA; --heights vulkan and --heights cpu run on any Vulkan device.{hint}"
             )
         })?;
-        let device = devices.into_iter().next().context("HIP reports no devices; --heights cpu runs without a GPU")?;
+        let device = devices.into_iter().next().context("HIP reports no devices; --heights vulkan runs without HIP")?;
         hip.set_device(device.ordinal).with_context(|| format!("hipSetDevice({})", device.ordinal))?;
         log::info!(
             "hip runtime {} (version {}, driver {})",
@@ -54,14 +50,28 @@ impl HipSetup {
             hip.driver_version().map_or("?".into(), |v| v.to_string())
         );
         log::info!(
-            "hip device {}: {} ({}, uuid {}, pci {})",
+            "hip device {}: {} ({}, uuid {}, pci {}), semaphore import {}",
             device.ordinal,
             device.name,
             device.arch,
             crate::vulkan::device::uuid_string(&device.uuid),
-            PciAddress { domain: device.pci.domain, bus: device.pci.bus, device: device.pci.device }
+            PciAddress { domain: device.pci.domain, bus: device.pci.bus, device: device.pci.device },
+            if hip.imports_semaphores() { "supported" } else { "not supported (AMD/Linux)" }
         );
         Ok(Self { hip, device })
+    }
+
+    /// The GPU as messages name it: `NVIDIA H100 80GB HBM3 (sm_90)`.
+    pub fn gpu_name(&self) -> String {
+        format!("{} ({})", self.device.name, self.device.arch)
+    }
+
+    /// Finds the kernel for this runtime's platform (`--kernel`, beside the binary, or
+    /// embedded) and loads it on the GPU; see [`super::hip_kernel`].
+    pub fn load_kernel(&self, explicit: Option<super::hip_kernel::KernelImage>) -> Result<hip::Function> {
+        let gpu = self.gpu_name();
+        let image = super::hip_kernel::find_kernel(explicit, self.hip.is_nvidia_shim(), &gpu)?;
+        super::hip_kernel::load_kernel(&self.hip, &image, &gpu)
     }
 
     /// The Vulkan device to use: the HIP device, unless `--device` names one.
@@ -125,43 +135,14 @@ pub unsafe fn launch_sinewave(
         .context("launching the sinewave kernel")
 }
 
-/// The kernel's code object: `--kernel FILE` or the one embedded at build time.
-pub fn kernel_image(path: Option<&Path>) -> Result<Vec<u8>> {
-    match path {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("cannot read --kernel {}", p.display()))?;
-            // Check before HIP sees it: runtimes may crash on garbage.
-            let info = hip::code_object::validate(&bytes, KERNEL_NAME).map_err(|e| {
-                anyhow!("--kernel {}: {e}; build one with hipcc --genco or scripts/build-nvidia.sh", p.display())
-            })?;
-            log::info!("kernel: {} ({info}, {} bytes)", p.display(), bytes.len());
-            Ok(bytes)
-        }
-        None if hip::EMBEDDED_KERNEL.is_empty() => bail!(
-            "this binary carries no HIP kernel ({}). Rebuild with hipcc (ROCm) or nvcc (CUDA) on the PATH, \
-             or pass --kernel FILE with a code object built elsewhere (scripts/build-nvidia.sh builds one for NVIDIA)",
-            hip::EMBEDDED_KERNEL_DESCRIPTION
-        ),
-        None => {
-            // A broken build is caught here rather than by the runtime.
-            let info = hip::code_object::validate(hip::EMBEDDED_KERNEL, KERNEL_NAME).map_err(|e| {
-                anyhow!(
-                    "the embedded kernel ({}) is broken: {e}; rebuild, or pass --kernel FILE",
-                    hip::EMBEDDED_KERNEL_DESCRIPTION
-                )
-            })?;
-            log::info!("kernel: embedded ({info}, {} bytes)", hip::EMBEDDED_KERNEL.len());
-            Ok(hip::EMBEDDED_KERNEL.to_vec())
-        }
-    }
-}
-
 /// Heights written by the HIP kernel straight into the Vulkan buffers.
 ///
 /// Field order is drop order: the sync strategy (its HIP semaphore imports, then its
 /// Vulkan semaphores) and the slot imports go before the kernel (which holds its module),
 /// the stream and the runtime.
 pub struct HipHeights {
+    /// `hip (timeline sync)`: for logs and the window title.
+    name: String,
     strategy: Box<dyn SyncStrategy>,
     slots: HipSlots,
     function: hip::Function,
@@ -204,40 +185,36 @@ impl KernelEvents {
 }
 
 impl HipHeights {
-    /// Imports the height slots, loads the kernel and sets up the sync strategy.
+    /// Imports the height slots and sets up the sync strategy; `function` is the kernel
+    /// ([`HipSetup::load_kernel`]).
     pub fn new(
         setup: &HipSetup,
         device: &Arc<Device>,
         slots: &HeightSlots,
         request: SyncRequest,
-        kernel: &[u8],
+        function: hip::Function,
     ) -> Result<Self> {
         let hip = setup.hip.clone();
-        let module = hip::Module::load_data(&hip, kernel).context(
-            "loading the sinewave kernel: is it built for this GPU? (AMD: hipcc --genco --offload-arch=<your gfx>; \
-             NVIDIA: scripts/build-nvidia.sh)",
-        )?;
-        let function = module
-            .function(KERNEL_NAME)
-            .with_context(|| format!("the kernel image has no '{KERNEL_NAME}' function"))?;
         let stream = hip::Stream::new(&hip)?;
         let imported = HipSlots::import(&hip, slots)?;
         let k = slots.len();
-        let (strategy, kind, passed_over): (Box<dyn SyncStrategy>, SyncKind, _) = sync::select(request, |kind| {
-            Ok(match kind {
-                SyncKind::Timeline => {
-                    Box::new(sync::timeline::TimelineSync::new(&hip, device, k)?) as Box<dyn SyncStrategy>
-                }
-                SyncKind::Binary => Box::new(sync::binary::BinarySync::new(&hip, device, k)?),
-                SyncKind::Host => Box::new(sync::host::HostSync::new(&hip, k)?),
-                SyncKind::Serial => {
-                    if k != 1 {
-                        bail!("serial uses one height buffer; run it with --frames-in-flight 1");
+        let semaphores = hip.imports_semaphores();
+        let (strategy, kind, passed_over): (Box<dyn SyncStrategy>, SyncKind, _) =
+            sync::select(request, semaphores, |kind| {
+                Ok(match kind {
+                    SyncKind::Timeline => {
+                        Box::new(sync::timeline::TimelineSync::new(&hip, device, k)?) as Box<dyn SyncStrategy>
                     }
-                    Box::new(sync::serial::SerialSync::new(device))
-                }
-            })
-        })?;
+                    SyncKind::Binary => Box::new(sync::binary::BinarySync::new(&hip, device, k)?),
+                    SyncKind::Host => Box::new(sync::host::HostSync::new(&hip, k)?),
+                    SyncKind::Serial => {
+                        if k != 1 {
+                            bail!("serial uses one height buffer; run it with --frames-in-flight 1");
+                        }
+                        Box::new(sync::serial::SerialSync::new(device))
+                    }
+                })
+            })?;
         for why in &passed_over {
             log::info!("sync: passed over {why}");
         }
@@ -250,6 +227,7 @@ impl HipHeights {
             }
         );
         Ok(Self {
+            name: format!("hip ({kind} sync)"),
             strategy,
             slots: imported,
             function,
@@ -328,7 +306,7 @@ impl HipHeights {
 
 impl HeightSource for HipHeights {
     fn name(&self) -> &str {
-        "hip"
+        &self.name
     }
 
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
@@ -427,14 +405,5 @@ mod tests {
             assert!(g[0] * b[0] >= w && g[1] * ROWS_PER_BLOCK >= h);
             assert!((g[0] - 1) * b[0] < w && (g[1] - 1) * ROWS_PER_BLOCK < h, "no block entirely outside");
         }
-    }
-
-    #[test]
-    fn empty_kernel_file_is_refused() {
-        let path = std::env::temp_dir().join(format!("hvs-empty-kernel-{}", std::process::id()));
-        std::fs::write(&path, b"").unwrap();
-        let e = kernel_image(Some(&path)).unwrap_err().to_string();
-        assert!(e.contains("empty"), "{e}");
-        let _ = std::fs::remove_file(path);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::hip::{launch_sinewave, HipSetup, KernelEvents, KERNEL_NAME};
+use super::hip::{launch_sinewave, HipSetup, KernelEvents};
 use super::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::hip;
 use crate::interop::{record_staging_upload, HeightSlots};
@@ -34,10 +34,8 @@ pub struct HipCopyHeights {
 }
 
 impl HipCopyHeights {
-    pub fn new(setup: &HipSetup, device: &Arc<Device>, slots: &HeightSlots, kernel: &[u8]) -> Result<Self> {
+    pub fn new(setup: &HipSetup, device: &Arc<Device>, slots: &HeightSlots, function: hip::Function) -> Result<Self> {
         let hip = &setup.hip;
-        let module = hip::Module::load_data(hip, kernel).context("loading the sinewave kernel (copy path)")?;
-        let function = module.function(KERNEL_NAME)?;
         let bytes = slots.slot_bytes();
         let staging = (0..slots.len())
             .map(|i| {

@@ -11,6 +11,7 @@
 pub mod cpu;
 pub mod hip;
 pub mod hip_copy;
+pub mod hip_kernel;
 pub mod vulkan_compute;
 
 use ash::vk;

@@ -13,6 +13,8 @@ use super::result;
 #[derive(Clone)]
 pub struct Hip {
     api: Arc<Api>,
+    /// `hipRuntimeGetVersion` at load time (None if it failed): the version rules below.
+    version: Option<i32>,
 }
 
 impl fmt::Debug for Hip {
@@ -73,8 +75,30 @@ impl Hip {
     /// exports every entry point [`ffi::Api`] needs.
     pub fn load_from(candidates: &[PathBuf]) -> std::result::Result<Hip, LoadError> {
         let api = ffi::load_first(candidates).map_err(|attempts| LoadError { attempts })?;
-        log::info!("HIP runtime loaded from {}", api.path.display());
-        Ok(Hip { api: Arc::new(api) })
+        let version = result::runtime_get_version(&api).ok();
+        log::info!(
+            "HIP runtime loaded from {} (version {})",
+            api.path.display(),
+            version.map_or("unknown".into(), |v| v.to_string())
+        );
+        Ok(Hip { api: Arc::new(api), version })
+    }
+
+    /// Whether this runtime can import Vulkan semaphores. The NVIDIA shim can (CUDA imports
+    /// binary and timeline semaphores). ROCm on Linux cannot: its binary import reaches
+    /// `ShouldNotReachHere()` (an abort in runtimes built with assertions,
+    /// `hipErrorNotSupported`/`InvalidValue` otherwise: ROCm/clr issue #72) and the
+    /// timeline type gives `hipErrorInvalidValue`; the newest development source imports
+    /// them but its signal and wait do nothing. So on AMD/Linux nothing tries.
+    pub fn imports_semaphores(&self) -> bool {
+        semaphores_importable(self.is_nvidia_shim(), cfg!(target_os = "linux"))
+    }
+
+    /// Whether a mapped pointer retains its external-memory import, so that it is freed
+    /// with `hipFree` before the import is destroyed. False on ROCm 5.0–5.4 (see
+    /// `mapping_retains_import` in this file).
+    pub fn mapped_buffers_hold_their_import(&self) -> bool {
+        self.is_nvidia_shim() || self.version.is_none_or(mapping_retains_import)
     }
 
     /// The function table, for the RAII types of this module.
@@ -124,14 +148,14 @@ impl Hip {
             attr(ffi::HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
         );
         let pci = PciAddress {
-            domain: attr(ffi::HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID)? as u32,
+            domain: pci_domain_or_zero(attr(ffi::HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID), ordinal)?,
             bus: attr(ffi::HIP_DEVICE_ATTRIBUTE_PCI_BUS_ID)? as u32,
             device: attr(ffi::HIP_DEVICE_ATTRIBUTE_PCI_DEVICE_ID)? as u32,
         };
         let arch = if self.is_nvidia_shim() {
             format!("sm_{}{}", cc.0, cc.1)
         } else {
-            format!("amdgcn (cc {}.{})", cc.0, cc.1)
+            amd_gfx_name(pci).unwrap_or_else(|| format!("amdgcn (cc {}.{})", cc.0, cc.1))
         };
         Ok(DeviceInfo {
             ordinal,
@@ -156,9 +180,125 @@ impl Hip {
     }
 }
 
+/// The PCI domain from `hipDeviceGetAttribute(hipDeviceAttributePciDomainID)`. ROCm
+/// implements that attribute from 6.0 (ROCm/clr 4d0aa65); 5.x answers
+/// `hipErrorInvalidValue` (Debian 12's 5.2, Ubuntu 24.04's 5.7). Then the domain is taken
+/// as 0, which is right on every machine with one PCI domain, and the log says so.
+fn pci_domain_or_zero(answer: Result<i32>, ordinal: i32) -> Result<u32> {
+    match answer {
+        Ok(domain) => Ok(domain as u32),
+        Err(e) if e.code == ffi::HIP_ERROR_INVALID_VALUE => {
+            log::info!(
+                "hip device {ordinal}: this runtime does not report the PCI domain (HIP < 6.0: {e}); assuming domain 0"
+            );
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `gfx…` name of the AMD GPU at `pci`, from the amdgpu driver's KFD topology
+/// (`/sys/class/kfd/kfd/topology/nodes/*/properties`). HIP has it only in
+/// `hipDeviceProp_t::gcnArchName`, whose offset changed between HIP 5 and 6.
+fn amd_gfx_name(pci: PciAddress) -> Option<String> {
+    let nodes = std::fs::read_dir("/sys/class/kfd/kfd/topology/nodes").ok()?;
+    nodes
+        .filter_map(|node| std::fs::read_to_string(node.ok()?.path().join("properties")).ok())
+        .find_map(|properties| gfx_name_of_node(&properties, pci))
+}
+
+/// Reads one KFD node's `properties`: its `gfx_target_version` (major·10000 + minor·100 +
+/// stepping, e.g. 90010) as a gfx name (`gfx90a`), if its `domain` and `location_id`
+/// (bus << 8 | device << 3 | function) are `pci`'s.
+fn gfx_name_of_node(properties: &str, pci: PciAddress) -> Option<String> {
+    let field = |key: &str| {
+        properties.lines().find_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            (name == key).then(|| value.trim().parse::<u64>().ok()).flatten()
+        })
+    };
+    let (location, domain, version) =
+        (field("location_id")?, field("domain").unwrap_or(0), field("gfx_target_version")?);
+    if version == 0
+        || domain != u64::from(pci.domain)
+        || location >> 8 != u64::from(pci.bus)
+        || (location >> 3) & 0x1f != u64::from(pci.device)
+    {
+        return None;
+    }
+    let (major, minor, stepping) = (version / 10000, version / 100 % 100, version % 100);
+    Some(format!("gfx{major}{minor:x}{stepping:x}"))
+}
+
+/// Whether a runtime can import Vulkan semaphores: the NVIDIA shim (CUDA) everywhere,
+/// AMD's runtime only off Linux (see [`Hip::imports_semaphores`]).
+pub fn semaphores_importable(is_nvidia_shim: bool, on_linux: bool) -> bool {
+    is_nvidia_shim || !on_linux
+}
+
+/// Whether a ROCm runtime of `version` (`HIP_VERSION`: major·10⁷ + minor·10⁵ + patch)
+/// makes a mapped pointer retain its external-memory import. ROCm 5.0–5.4 do not, and
+/// their `hipFree` of the pointer releases the import itself, so only
+/// `hipDestroyExternalMemory` may be called there; 5.5 added the retain
+/// (hipamd 84da7a9e, ROCclr 0f3bbd68).
+pub fn mapping_retains_import(version: i32) -> bool {
+    !(50_000_000..50_500_000).contains(&version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hip_error(code: i32) -> super::super::HipError {
+        super::super::HipError {
+            call: "hipDeviceGetAttribute",
+            code,
+            name: format!("code {code}"),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn kfd_topology_names_the_gfx_target_of_the_gpu_at_a_pci_address() {
+        // As the amdgpu driver writes it for an MI210 at 0000:c1:00.0 (excerpt).
+        let mi210 = "cpu_cores_count 0\nsimd_count 416\ngfx_target_version 90010\nlocation_id 49408\ndomain 0\n";
+        let at = |domain, bus, device| PciAddress { domain, bus, device };
+        assert_eq!(gfx_name_of_node(mi210, at(0, 0xc1, 0)).as_deref(), Some("gfx90a"));
+        assert_eq!(gfx_name_of_node(mi210, at(0, 0xc2, 0)), None, "another bus");
+        assert_eq!(gfx_name_of_node(mi210, at(1, 0xc1, 0)), None, "another domain");
+        let navi31 = "gfx_target_version 110000\nlocation_id 768\ndomain 0\n";
+        assert_eq!(gfx_name_of_node(navi31, at(0, 3, 0)).as_deref(), Some("gfx1100"));
+        let rx6800 = "gfx_target_version 100300\nlocation_id 2816\n";
+        assert_eq!(gfx_name_of_node(rx6800, at(0, 0x0b, 0)).as_deref(), Some("gfx1030"));
+        let cpu = "cpu_cores_count 16\ngfx_target_version 0\nlocation_id 0\ndomain 0\n";
+        assert_eq!(gfx_name_of_node(cpu, at(0, 0, 0)), None, "the CPU node has no GPU target");
+    }
+
+    #[test]
+    fn pci_domain_falls_back_to_zero_only_when_the_attribute_is_unsupported() {
+        assert_eq!(pci_domain_or_zero(Ok(3), 0).unwrap(), 3);
+        assert_eq!(pci_domain_or_zero(Err(hip_error(ffi::HIP_ERROR_INVALID_VALUE)), 0).unwrap(), 0);
+        let other = pci_domain_or_zero(Err(hip_error(ffi::HIP_ERROR_NO_DEVICE)), 0).unwrap_err();
+        assert_eq!(other.code, ffi::HIP_ERROR_NO_DEVICE, "any other failure is passed on");
+    }
+
+    #[test]
+    fn semaphores_are_imported_through_cuda_and_never_by_rocm_on_linux() {
+        assert!(semaphores_importable(true, true));
+        assert!(!semaphores_importable(false, true), "AMD/Linux: host strategy, no import attempted");
+        assert!(semaphores_importable(false, false), "AMD on Windows may import");
+    }
+
+    #[test]
+    fn rocm_5_0_to_5_4_mappings_do_not_hold_their_import() {
+        assert!(!mapping_retains_import(50_221_153), "Debian 12's 5.2.3");
+        assert!(!mapping_retains_import(50_000_000));
+        assert!(!mapping_retains_import(50_499_999));
+        assert!(mapping_retains_import(50_500_000), "5.5");
+        assert!(mapping_retains_import(50_731_921), "Ubuntu 24.04's 5.7.1");
+        assert!(mapping_retains_import(60_443_483), "6.4");
+        assert!(mapping_retains_import(70_000_000), "7.0");
+    }
 
     #[test]
     fn nonexistent_library_is_a_clear_load_error() {

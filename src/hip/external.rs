@@ -1,55 +1,27 @@
 //! Memory and semaphores imported from Vulkan through OPAQUE_FD handles.
 //!
-//! Ownership of the fd, on Linux, for both imports (HIP follows CUDA here):
-//! "Ownership of the file descriptor is transferred to the CUDA driver when
-//! the handle is imported successfully. Performing any operations on the
-//! file descriptor after it is imported results in undefined behavior."
-//! (CUDA driver API, `cuImportExternalMemory` / `cuImportExternalSemaphore`.)
-//! So after a successful import the fd is released from its `OwnedFd` and
-//! never touched again.
+//! ## Who closes the fd: always the caller
 //!
-//! After a FAILED import the docs leave the fd to the caller, but the NVIDIA
-//! driver does not always honour that. Measured on an H100 (CUDA 13.0, driver
-//! 580) through the shim, importing a `/dev/null` fd: the memory import failed
-//! (cudaErrorUnknown) AND closed the fd — Rust's IO-safety check then aborted
-//! on the second close; the semaphore imports failed and left it open.
-//! Closing it blindly could close an unrelated file that reused the number; never closing
-//! it leaks one fd per failed import (every run on AMD/Linux, where `auto` tries the
-//! semaphore strategies first). So `release_after_failure` compares the fd's identity
-//! (`fstat` device and inode) before the import and after the failure: still the same
-//! open file → ours to close; closed or replaced → released untouched.
-//! Revisit if the driver documents the failure case.
+//! The imports *borrow* the fd: the caller keeps its `OwnedFd` and closes it after the
+//! import, whether the import succeeded or failed. The two runtimes differ here, and the
+//! rule above is the one that is right for both:
+//! - ROCm never closes or duplicates the fd it imports, on success or failure, in any
+//!   version (ROCm/clr `hipImportExternalMemory` → ROCr's dma-buf import; checked in the
+//!   source of 5.2 to 6.3 and the 7.x development branch): a runtime that "took ownership"
+//!   would leak one dma-buf fd per import, and keep the VRAM alive after `vkFreeMemory`.
+//! - CUDA takes ownership of the fd on success ("Ownership of the file descriptor is
+//!   transferred to the CUDA driver when the handle is imported successfully",
+//!   `cuImportExternalMemory`), and was seen closing it on a *failed* memory import too
+//!   (H100, CUDA 13.0, driver 580). So the NVIDIA shim (`src/hip/nvidia/shim.cpp`) hands
+//!   CUDA a `dup` of the caller's fd and deals with the dup itself.
 
 use std::ffi::c_void;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::device::Hip;
 use super::error::{HipError, Result};
 use super::ffi;
 use super::result;
-
-/// Device and inode of the open file behind `fd`, if it is open.
-fn identity(fd: RawFd) -> Option<(u64, u64)> {
-    // SAFETY: fstat only writes into `stat`; an fd that is not open yields EBADF.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `stat` is a valid, writable libc::stat.
-    let rc = unsafe { libc::fstat(fd, &mut stat) };
-    (rc == 0).then_some((stat.st_dev, stat.st_ino))
-}
-
-/// After a failed import the runtime may already have closed `fd` (see the module docs):
-/// close it only if it is still the file it was before the import (`before`).
-fn release_after_failure(fd: OwnedFd, before: Option<(u64, u64)>, error: HipError) -> HipError {
-    let raw = fd.as_raw_fd();
-    if before.is_some() && identity(raw) == before {
-        drop(fd);
-        log::debug!("{}: fd {raw} closed after the failed import", error.call);
-    } else {
-        let _ = fd.into_raw_fd();
-        log::debug!("{}: fd {raw} was closed by the runtime during the failed import", error.call);
-    }
-    error
-}
 
 /// A Vulkan allocation imported into HIP (`hipImportExternalMemory`).
 ///
@@ -68,11 +40,20 @@ impl ExternalMemory {
     ///
     /// `size` is the allocation size (`VkMemoryAllocateInfo::allocationSize`);
     /// `dedicated` must be true when the Vulkan allocation was dedicated
-    /// (`VkMemoryDedicatedAllocateInfo`). The fd is consumed either way: the
-    /// runtime owns it after success; after a failure it is closed here unless
-    /// the driver already closed it (module docs).
-    pub fn import_opaque_fd(hip: &Hip, fd: OwnedFd, size: u64, dedicated: bool) -> Result<ExternalMemory> {
-        let before = identity(fd.as_raw_fd());
+    /// (`VkMemoryDedicatedAllocateInfo`). The fd is only borrowed: close it after the
+    /// call, whatever the outcome (module docs).
+    ///
+    /// # Safety
+    /// `fd` must be an `OPAQUE_FD` export of a Vulkan memory object of at least `size`
+    /// bytes (`vkGetMemoryFdKHR`), allocated dedicated exactly when `dedicated` is true,
+    /// and that memory must outlive the import. [`ExternalMemory::map_buffer`] trusts
+    /// `size` for its bounds check; the runtime cannot verify it.
+    pub unsafe fn import_opaque_fd(
+        hip: &Hip,
+        fd: BorrowedFd<'_>,
+        size: u64,
+        dedicated: bool,
+    ) -> Result<ExternalMemory> {
         let desc = ffi::ExternalMemoryHandleDesc {
             type_: ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
             handle: ffi::ExternalHandle { fd: fd.as_raw_fd() },
@@ -80,15 +61,9 @@ impl ExternalMemory {
             flags: if dedicated { ffi::HIP_EXTERNAL_MEMORY_DEDICATED } else { 0 },
             reserved: [0; 16],
         };
-        // SAFETY: desc is fully initialised at the modern size; the fd is open
-        // (owned by `fd`, which outlives the call).
-        let raw = match unsafe { result::import_external_memory(hip.api(), &desc) } {
-            Ok(raw) => raw,
-            Err(e) => return Err(release_after_failure(fd, before, e)),
-        };
-        // Success: the runtime now owns the fd (see the module docs). Release
-        // it without closing.
-        let _ = fd.into_raw_fd();
+        // SAFETY: desc is fully initialised at the modern size; the fd is open for the
+        // whole call (borrowed); what it refers to is the caller's contract.
+        let raw = unsafe { result::import_external_memory(hip.api(), &desc) }?;
         Ok(ExternalMemory { hip: hip.clone(), raw, size })
     }
 
@@ -160,6 +135,13 @@ impl MappedBuffer {
 
 impl Drop for MappedBuffer {
     fn drop(&mut self) {
+        if !self.memory.hip.mapped_buffers_hold_their_import() {
+            // ROCm 5.0–5.4: the mapping does not retain the import, and hipFree on it
+            // releases the import itself; the hipDestroyExternalMemory that follows (field
+            // drop) would then release it a second time. Leave the release to that call.
+            // (ROCm 5.5 added the retain: hipamd 84da7a9e / ROCclr 0f3bbd68.)
+            return;
+        }
         // SAFETY: ptr came from hipExternalMemoryGetMappedBuffer and is freed
         // once, here, before `memory` is destroyed (field drop runs after).
         if let Err(e) = unsafe { result::free(self.memory.hip.api(), self.ptr) } {
@@ -191,13 +173,15 @@ unsafe impl Send for ExternalSemaphore {}
 unsafe impl Sync for ExternalSemaphore {}
 
 impl ExternalSemaphore {
-    /// Imports a Vulkan semaphore exported as OPAQUE_FD. The fd is consumed
-    /// as for [`ExternalMemory::import_opaque_fd`]. ROCm on Linux
-    /// may answer `hipErrorInvalidValue`/`NotSupported` (see
-    /// [`HipError::is_unsupported`]); timeline semaphores need HIP ≥ 6 or the
-    /// NVIDIA shim.
-    pub fn import_opaque_fd(hip: &Hip, fd: OwnedFd, kind: SemaphoreKind) -> Result<ExternalSemaphore> {
-        let before = identity(fd.as_raw_fd());
+    /// Imports a Vulkan semaphore exported as OPAQUE_FD. The fd is only borrowed, as
+    /// for [`ExternalMemory::import_opaque_fd`]. HIP on AMD/Linux cannot import
+    /// semaphores (see [`Hip::imports_semaphores`]); timeline semaphores need CUDA (the
+    /// NVIDIA shim) or HIP ≥ 6 on Windows.
+    ///
+    /// # Safety
+    /// `fd` must be an `OPAQUE_FD` export (`vkGetSemaphoreFdKHR`) of a Vulkan semaphore of
+    /// type `kind`, which must outlive the import.
+    pub unsafe fn import_opaque_fd(hip: &Hip, fd: BorrowedFd<'_>, kind: SemaphoreKind) -> Result<ExternalSemaphore> {
         let desc = ffi::ExternalSemaphoreHandleDesc {
             type_: match kind {
                 SemaphoreKind::Binary => ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD,
@@ -207,13 +191,9 @@ impl ExternalSemaphore {
             flags: 0,
             reserved: [0; 16],
         };
-        // SAFETY: desc is fully initialised at the modern size; the fd is open.
-        let raw = match unsafe { result::import_external_semaphore(hip.api(), &desc) } {
-            Ok(raw) => raw,
-            Err(e) => return Err(release_after_failure(fd, before, e)),
-        };
-        // Success: the runtime owns the fd now (module docs). Release it.
-        let _ = fd.into_raw_fd();
+        // SAFETY: desc is fully initialised at the modern size; the fd is open for the
+        // whole call (borrowed); what it refers to is the caller's contract.
+        let raw = unsafe { result::import_external_semaphore(hip.api(), &desc) }?;
         Ok(ExternalSemaphore { hip: hip.clone(), raw, kind })
     }
 

@@ -2,11 +2,14 @@
 //! library at run time, the `#[repr(C)]` descriptors HIP reads, and the
 //! constants. The only file that spells out C signatures.
 //!
-//! Why not call `hip-runtime-sys`'s functions: they would make the binary
-//! NEED `libamdhip64.so` at load time, so the demo could not even start on a
-//! machine without ROCm (where `--heights cpu` must still work). We borrow
-//! its handle types only, and define the interop descriptors ourselves at
-//! their modern size (see [`ExternalMemoryHandleDesc`]).
+//! Why not `hip-runtime-sys`: its build script needs ROCm's headers and asks the
+//! linker for `libamdhip64`, so every build, on every machine, would need ROCm;
+//! and linking would make the binary NEED `libamdhip64.so` at start-up, where
+//! the demo must run without HIP (the Vulkan paths). So the handle types are
+//! declared here, as the opaque pointers HIP declares them; with the cargo
+//! feature `hip-runtime-sys` they are that crate's instead (same types), for
+//! integrators whose code already passes them around. The interop descriptors
+//! are ours at their modern size (see [`ExternalMemoryHandleDesc`]).
 //!
 //! Return codes are read as plain `i32`, not as `hip-runtime-sys`'s
 //! `hipError_t` enum: a runtime newer than the bindings may return a code the
@@ -14,14 +17,53 @@
 
 #![allow(non_snake_case)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void, OsStr};
-use std::path::PathBuf;
+use std::ffi::{c_char, c_int, c_uint, c_void, OsStr, OsString};
+use std::path::{Path, PathBuf};
 
 use libloading::Library;
 
+#[cfg(feature = "hip-runtime-sys")]
 pub use hip_runtime_sys::{
     hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t, hipModule_t, hipStream_t,
 };
+
+#[cfg(not(feature = "hip-runtime-sys"))]
+pub use handles::*;
+
+/// HIP's handle types, as `hip_runtime_api.h` declares them: pointers to
+/// incomplete structs (or `void*`), and an `int` device.
+#[cfg(not(feature = "hip-runtime-sys"))]
+#[allow(non_camel_case_types)]
+mod handles {
+    use std::ffi::{c_int, c_void};
+
+    macro_rules! opaque {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("`struct ", stringify!($name), "`: opaque, only handled by pointer.")]
+            #[repr(C)]
+            pub struct $name {
+                _opaque: [u8; 0],
+                _not_send_sync: std::marker::PhantomData<*mut u8>,
+            }
+        )*};
+    }
+    opaque!(ihipStream_t, ihipEvent_t, ihipModule_t, ihipModuleSymbol_t);
+
+    /// `hipDevice_t`.
+    pub type hipDevice_t = c_int;
+    /// `hipStream_t`.
+    pub type hipStream_t = *mut ihipStream_t;
+    /// `hipEvent_t`.
+    pub type hipEvent_t = *mut ihipEvent_t;
+    /// `hipModule_t`.
+    pub type hipModule_t = *mut ihipModule_t;
+    /// `hipFunction_t`.
+    pub type hipFunction_t = *mut ihipModuleSymbol_t;
+    /// `hipExternalMemory_t`.
+    pub type hipExternalMemory_t = *mut c_void;
+    /// `hipExternalSemaphore_t`.
+    pub type hipExternalSemaphore_t = *mut c_void;
+}
 
 /// A HIP status code (`hipError_t`), as the runtime returned it.
 pub type HipStatus = c_int;
@@ -303,17 +345,74 @@ pub const NVIDIA_SHIM_MARKER: &[u8] = b"hip_vulkan_sinewave_nvidia_shim\0";
 /// Environment variable naming the HIP runtime library to load (a path).
 pub const LIBRARY_ENV: &str = "HIP_RUNTIME_LIBRARY";
 
-/// Library names tried after [`LIBRARY_ENV`], in order.
-pub const LIBRARY_NAMES: &[&str] = &["libamdhip64.so", "libamdhip64.so.6", "libamdhip64.so.5"];
+/// File name of the HIP runtime (and of the NVIDIA shim, which stands in for it).
+pub const LIBRARY_FILE: &str = "libamdhip64.so";
 
-/// The candidates, in order: `$HIP_RUNTIME_LIBRARY` if set, then [`LIBRARY_NAMES`].
+/// Sonames of the AMD runtime, newest first (ROCm 7, 6, 5), then the unversioned name
+/// (which only ROCm's `-dev` packages install on some distributions).
+pub const LIBRARY_NAMES: &[&str] = &["libamdhip64.so.7", "libamdhip64.so.6", "libamdhip64.so.5", LIBRARY_FILE];
+
+/// The HIP-on-CUDA shim that build.rs built with nvcc, if it did (its absolute path).
+const BUILT_NVIDIA_SHIM: Option<&str> = option_env!("HVS_BUILT_NVIDIA_SHIM");
+
+/// Where the runtime is looked for, from the process environment: see
+/// [`library_candidates_from`].
 pub fn library_candidates() -> Vec<PathBuf> {
-    // A library named explicitly is the only one tried: falling back to another runtime
-    // (say, a stray libamdhip64 on an NVIDIA machine) would hide the user's mistake.
-    match std::env::var_os(LIBRARY_ENV).filter(|v| !v.is_empty()) {
-        Some(path) => vec![PathBuf::from(path)],
-        None => LIBRARY_NAMES.iter().map(|n| PathBuf::from(OsStr::new(n))).collect(),
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let rocm_dirs: Vec<PathBuf> = ["ROCM_PATH", "HIP_PATH"]
+        .iter()
+        .filter_map(|v| env(v))
+        .map(PathBuf::from)
+        .chain([PathBuf::from("/opt/rocm")])
+        .map(|root| root.join("lib"))
+        .collect();
+    library_candidates_from(
+        env(LIBRARY_ENV),
+        exe_dir.as_deref(),
+        BUILT_NVIDIA_SHIM.map(Path::new).filter(|p| p.is_file()),
+        &rocm_dirs,
+    )
+}
+
+/// The candidates, in order:
+/// 1. `explicit` (`$HIP_RUNTIME_LIBRARY`), and then nothing else: falling back to another
+///    runtime (say, a stray libamdhip64 on an NVIDIA machine) would hide the user's mistake;
+/// 2. `libamdhip64.so` beside the executable (where `scripts/build-nvidia.sh` puts the shim);
+/// 3. the shim build.rs built, when there is one;
+/// 4. [`LIBRARY_NAMES`] through the dynamic loader's search path;
+/// 5. [`LIBRARY_NAMES`] in each of `rocm_lib_dirs` (`$ROCM_PATH/lib`, `$HIP_PATH/lib`,
+///    `/opt/rocm/lib`), for ROCm installs that are not on the loader's path.
+pub fn library_candidates_from(
+    explicit: Option<OsString>,
+    exe_dir: Option<&Path>,
+    built_shim: Option<&Path>,
+    rocm_lib_dirs: &[PathBuf],
+) -> Vec<PathBuf> {
+    if let Some(path) = explicit {
+        return vec![PathBuf::from(path)];
     }
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    let mut push = |path: PathBuf| {
+        if !candidates.contains(&path) {
+            candidates.push(path);
+        }
+    };
+    if let Some(dir) = exe_dir {
+        push(dir.join(LIBRARY_FILE));
+    }
+    if let Some(shim) = built_shim {
+        push(shim.to_path_buf());
+    }
+    for name in LIBRARY_NAMES {
+        push(PathBuf::from(OsStr::new(name)));
+    }
+    for dir in rocm_lib_dirs {
+        for name in LIBRARY_NAMES {
+            push(dir.join(name));
+        }
+    }
+    candidates
 }
 
 /// Why one candidate library did not load.
@@ -408,6 +507,53 @@ mod tests {
     #[test]
     fn uuid_is_16_bytes() {
         assert_eq!(size_of::<HipUuid>(), 16);
+    }
+
+    #[test]
+    fn candidates_put_the_explicit_library_alone_then_the_shim_then_rocm() {
+        let only = library_candidates_from(Some("/x/libamdhip64.so".into()), Some(Path::new("/bin")), None, &[]);
+        assert_eq!(only, vec![PathBuf::from("/x/libamdhip64.so")]);
+
+        let rocm = [PathBuf::from("/opt/rocm-7.0/lib"), PathBuf::from("/opt/rocm/lib")];
+        let all =
+            library_candidates_from(None, Some(Path::new("/app")), Some(Path::new("/build/out/libamdhip64.so")), &rocm);
+        let shown: Vec<String> = all.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "/app/libamdhip64.so",
+                "/build/out/libamdhip64.so",
+                "libamdhip64.so.7",
+                "libamdhip64.so.6",
+                "libamdhip64.so.5",
+                "libamdhip64.so",
+                "/opt/rocm-7.0/lib/libamdhip64.so.7",
+                "/opt/rocm-7.0/lib/libamdhip64.so.6",
+                "/opt/rocm-7.0/lib/libamdhip64.so.5",
+                "/opt/rocm-7.0/lib/libamdhip64.so",
+                "/opt/rocm/lib/libamdhip64.so.7",
+                "/opt/rocm/lib/libamdhip64.so.6",
+                "/opt/rocm/lib/libamdhip64.so.5",
+                "/opt/rocm/lib/libamdhip64.so",
+            ]
+        );
+        // The same directory twice (ROCM_PATH=/opt/rocm) is tried once.
+        let twice = library_candidates_from(None, None, None, &[rocm[1].clone(), rocm[1].clone()]);
+        assert_eq!(twice.len(), 2 * LIBRARY_NAMES.len());
+    }
+
+    /// Debian 12's ROCm 5.2 (what CI installs) is found by its soname, with no
+    /// unversioned `libamdhip64.so` needed and nothing set in the environment.
+    #[test]
+    fn debian_rocm_5_loads_from_the_search_list_by_its_soname() {
+        if !Path::new("/usr/lib/x86_64-linux-gnu/libamdhip64.so.5").exists() {
+            eprintln!("skipped: Debian's libamdhip64-5 is not installed here");
+            return;
+        }
+        let candidates = library_candidates_from(None, None, None, &[]);
+        let api = load_first(&candidates).unwrap_or_else(|attempts| panic!("nothing loaded: {attempts:?}"));
+        assert_eq!(api.path, PathBuf::from("libamdhip64.so.5"), "the newest soname present is taken");
+        assert!(!api.is_nvidia_shim);
     }
 
     #[test]

@@ -62,6 +62,8 @@ mod tests {
         assert_eq!(kernel_image_kind(b""), KernelImageKind::Empty);
         assert_eq!(kernel_image_kind(b"__CLANG_OFFLOAD_BUNDLE__\x02"), KernelImageKind::AmdCodeObject);
         assert_eq!(kernel_image_kind(b"\x7fELF\x02\x01"), KernelImageKind::AmdCodeObject);
+        // A compressed bundle (hipcc --offload-compress): the build script must accept it.
+        assert_eq!(kernel_image_kind(b"CCOB\x03\x00\x01\x00"), KernelImageKind::AmdCodeObject);
         assert_eq!(kernel_image_kind(&[0x50, 0xed, 0x55, 0xba, 0x01, 0x00]), KernelImageKind::NvidiaFatbin);
         assert_eq!(kernel_image_kind(b"//\n.version 8.8\n.target sm_90\n.address_size 64\n"), KernelImageKind::Ptx);
         assert_eq!(kernel_image_kind(b"garbage"), KernelImageKind::Unknown);
@@ -93,6 +95,18 @@ mod tests {
         assert_eq!(parse_agent_list("gfx000\ngfx90a\ngfx90a\n"), vec!["gfx90a"]);
         assert!(parse_agent_list("gfx000\n").is_empty());
         assert!(parse_agent_list("Traceback (most recent call last):").is_empty());
+    }
+
+    #[test]
+    fn parses_the_processors_clang_supports() {
+        // Debian 12's hipcc 5.2 (clang 15) prints this on stderr (excerpt).
+        let clang15 = "Debian clang version 15.0.6\nTarget: amdgcn-amd-amdhsa\nAvailable CPUs for this target:\n\n\
+                       \tgfx1030\n\tgfx1100\n\tgfx90a\n\tgfx940\n\tverde\n\n\
+                       Use -mcpu or -mtune to specify the target's processor.\n";
+        assert_eq!(parse_supported_cpus(clang15), vec!["gfx1030", "gfx1100", "gfx90a", "gfx940"]);
+        assert!(parse_supported_cpus("clang: error: unknown argument").is_empty());
+        assert_eq!(base_arch("gfx90a:xnack+"), "gfx90a");
+        assert_eq!(base_arch("gfx1100"), "gfx1100");
     }
 
     #[test]

@@ -12,9 +12,9 @@
 //! - [`Hip`] is an `Arc` around the loaded table; every object holds a clone, so
 //!   the library outlives everything created from it.
 //! - [`ExternalMemory::import_opaque_fd`] and [`ExternalSemaphore::import_opaque_fd`]
-//!   take an `OwnedFd`: the runtime owns it after a successful import; after a
-//!   failed one it is closed only if it is still the same open file, since the
-//!   NVIDIA driver was seen to close it even then (details in `external.rs`).
+//!   *borrow* the fd: the caller closes its `OwnedFd` afterwards, on success and on
+//!   failure. That is ROCm's behaviour; the NVIDIA shim gives CUDA (which would take
+//!   ownership) a `dup` (details in `external.rs`).
 //! - [`ExternalMemory::map_buffer`] consumes the memory into the [`MappedBuffer`]:
 //!   dropping it frees the mapped pointer, then destroys the external memory.
 //! - [`Function`] shares its [`Module`]'s code object (an `Arc`): it cannot unload under it.
@@ -23,9 +23,12 @@
 //!   (synchronise the stream) before dropping it, and must drop HIP objects
 //!   before the Vulkan memory and semaphores they were imported from.
 //!
-//! The runtime is found by [`Hip::load`]: `$HIP_RUNTIME_LIBRARY` if set, then
-//! `libamdhip64.so`, `.so.6`, `.so.5`. On NVIDIA that is the HIP-on-CUDA shim
-//! built from `src/hip/nvidia/shim.cpp` (see `scripts/build-nvidia.sh`).
+//! The runtime is found by [`Hip::load`] ([`ffi::library_candidates_from`]):
+//! `$HIP_RUNTIME_LIBRARY` alone if set; else `libamdhip64.so` beside the executable, the
+//! shim build.rs built, the sonames `.so.7`, `.so.6`, `.so.5` and `libamdhip64.so` on the
+//! loader's path, then in `$ROCM_PATH/lib`, `$HIP_PATH/lib` and `/opt/rocm/lib`. On
+//! NVIDIA that is the HIP-on-CUDA shim built from `src/hip/nvidia/shim.cpp` (by build.rs,
+//! or by `scripts/build-nvidia.sh` beside a binary built elsewhere).
 //! Nothing here is linked against HIP, so the binary starts without it.
 
 #![deny(unsafe_op_in_unsafe_fn)]

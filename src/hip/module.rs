@@ -73,7 +73,9 @@ fn loader_image(image: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// A kernel of a loaded [`Module`]; shares the module so it cannot unload first.
+/// A kernel of a loaded [`Module`]; shares the module so it cannot unload first. Clones
+/// are the same kernel (a function handle stays valid while its module is loaded).
+#[derive(Clone)]
 pub struct Function {
     module: Arc<LoadedModule>,
     raw: ffi::hipFunction_t,

@@ -1,6 +1,8 @@
 //! The height slots seen from HIP: each slot's exported memory imported and mapped to a
 //! device pointer the kernel writes through.
 
+use std::os::fd::AsFd;
+
 use anyhow::{Context, Result};
 
 use super::HeightSlots;
@@ -20,10 +22,19 @@ impl HipSlots {
         for i in 0..slots.len() {
             let exported = slots.export(i)?;
             let bytes = exported.buffer_size;
-            // The import consumes the fd (see crate::hip::ExternalMemory for why, on failure too).
-            let memory =
-                hip::ExternalMemory::import_opaque_fd(hip, exported.fd, exported.allocation_size, exported.dedicated)
-                    .with_context(|| format!("importing height slot {i} into HIP"))?;
+            // SAFETY: the fd is the OPAQUE_FD export of slot i's memory, allocated with
+            // `allocation_size` bytes, dedicated as recorded; the slots outlive the imports
+            // (HipHeights and Renderer drop their HIP side first). The import only borrows
+            // the fd: `exported` closes it at the end of this iteration (crate::hip::ExternalMemory).
+            let memory = unsafe {
+                hip::ExternalMemory::import_opaque_fd(
+                    hip,
+                    exported.fd.as_fd(),
+                    exported.allocation_size,
+                    exported.dedicated,
+                )
+            }
+            .with_context(|| format!("importing height slot {i} into HIP"))?;
             let buffer = memory.map_buffer(0, bytes).with_context(|| format!("mapping height slot {i} in HIP"))?;
             mapped.push(buffer);
         }

@@ -11,9 +11,9 @@
 //!    `vkGetMemoryFdKHR`: [`crate::vulkan::export::ExportableBuffer`], [`HeightSlots::export`].
 //! 2. **Import the memory into HIP.** `hipImportExternalMemory` with a full-size,
 //!    zero-filled descriptor, the allocation size and the dedicated flag. The import
-//!    consumes the fd: on success the runtime owns it; on failure it is closed unless
-//!    the runtime already closed it (CUDA 13 was seen closing it inside a failed import;
-//!    a blind second close could hit an unrelated file): [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
+//!    borrows the fd and the caller closes it afterwards, success or not (ROCm never
+//!    takes it; the NVIDIA shim hands CUDA, which would, a dup):
+//!    [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
 //! 3. **Map it to a device pointer.** `hipExternalMemoryGetMappedBuffer`:
 //!    [`crate::hip::ExternalMemory::map_buffer`], which consumes the import so the pointer is
 //!    freed before the memory is destroyed.

@@ -81,6 +81,7 @@ pub struct FrameTimings {
 }
 
 /// Where the frames go.
+#[derive(Clone, Copy)]
 pub enum Presentation {
     Offscreen {
         extent: vk::Extent2D,
@@ -239,6 +240,12 @@ impl Renderer {
     /// Frames rendered so far.
     pub fn frames_rendered(&self) -> u64 {
         self.frame_index
+    }
+
+    /// Who writes the heights, as the source names itself (`hip (timeline sync)`,
+    /// `vulkan compute`, `cpu`), or `none` before a source is set.
+    pub fn source_name(&self) -> &str {
+        self.source.as_ref().map_or("none", |s| s.name())
     }
 
     /// Sets who writes the heights; the previous source is dropped after the GPU idles.

@@ -25,6 +25,10 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -425,8 +429,45 @@ HIP_SHIM_EXPORT hipError_t hipMemcpyAsync(void* dst, const void* src, size_t byt
 }
 
 // ---- external memory -------------------------------------------------------
-// fd ownership follows CUDA: after a successful import the driver owns the
-// fd; after a failed one the caller still does (the Rust side closes it).
+// fd ownership: the Rust side keeps one rule for every runtime, ROCm's: the
+// import only BORROWS the caller's fd, and the caller closes it afterwards.
+// CUDA instead takes ownership on success (and was seen closing the fd on a
+// failed memory import: H100, CUDA 13.0, driver 580). So CUDA gets a dup:
+// on success CUDA owns the dup; on failure the dup is closed here, unless
+// CUDA already closed it (then the number may name another file: the
+// device/inode check below tells the two apart).
+
+namespace {
+
+struct DupFd {
+    int fd = -1;
+    struct stat identity {};
+};
+
+// A close-on-exec duplicate of `fd` and the identity of the file it names.
+bool dup_for_cuda(int fd, DupFd* out) {
+    out->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (out->fd < 0) {
+        std::perror("hip shim: dup of the fd to import");
+        return false;
+    }
+    if (fstat(out->fd, &out->identity) != 0) {
+        close(out->fd);
+        out->fd = -1;
+        return false;
+    }
+    return true;
+}
+
+// After a failed import: close the dup if it is still the file we duplicated.
+void release_after_failed_import(const DupFd& dup) {
+    struct stat now {};
+    if (fstat(dup.fd, &now) == 0 && now.st_dev == dup.identity.st_dev && now.st_ino == dup.identity.st_ino) {
+        close(dup.fd);
+    }
+}
+
+}  // namespace
 
 HIP_SHIM_EXPORT hipError_t hipImportExternalMemory(hipExternalMemory_t* memory,
                                                    const hipExternalMemoryHandleDesc* desc) {
@@ -435,11 +476,19 @@ HIP_SHIM_EXPORT hipError_t hipImportExternalMemory(hipExternalMemory_t* memory,
     }
     cudaExternalMemoryHandleDesc cuda_desc;
     std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    DupFd dup;
+    if (!dup_for_cuda(desc->handle.fd, &dup)) {
+        return hipErrorInvalidValue;
+    }
     cuda_desc.type = cudaExternalMemoryHandleTypeOpaqueFd;
-    cuda_desc.handle.fd = desc->handle.fd;
+    cuda_desc.handle.fd = dup.fd;
     cuda_desc.size = desc->size;
     cuda_desc.flags = (desc->flags & hipExternalMemoryDedicated) ? cudaExternalMemoryDedicated : 0;
-    return check("hipImportExternalMemory", cudaImportExternalMemory(memory, &cuda_desc));
+    hipError_t status = check("hipImportExternalMemory", cudaImportExternalMemory(memory, &cuda_desc));
+    if (status != hipSuccess) {
+        release_after_failed_import(dup);
+    }
+    return status;
 }
 
 HIP_SHIM_EXPORT hipError_t hipExternalMemoryGetMappedBuffer(
@@ -483,9 +532,17 @@ HIP_SHIM_EXPORT hipError_t hipImportExternalSemaphore(
         default:
             return hipErrorNotSupported;
     }
-    cuda_desc.handle.fd = desc->handle.fd;
+    DupFd dup;
+    if (!dup_for_cuda(desc->handle.fd, &dup)) {
+        return hipErrorInvalidValue;
+    }
+    cuda_desc.handle.fd = dup.fd;
     cuda_desc.flags = desc->flags;
-    return check("hipImportExternalSemaphore", cudaImportExternalSemaphore(semaphore, &cuda_desc));
+    hipError_t status = check("hipImportExternalSemaphore", cudaImportExternalSemaphore(semaphore, &cuda_desc));
+    if (status != hipSuccess) {
+        release_after_failed_import(dup);
+    }
+    return status;
 }
 
 HIP_SHIM_EXPORT hipError_t hipSignalExternalSemaphoresAsync(

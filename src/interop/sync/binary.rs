@@ -5,6 +5,7 @@
 //! - `drawn[s]`: Vulkan signals after drawing slot `s`; HIP waits on it before the next
 //!   write of `s`. The first write of each slot has nothing to wait for.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -37,12 +38,17 @@ impl BinarySync {
             .map(|s| {
                 let ready = ExportableSemaphore::new(device, SemaphoreKind::Binary, &format!("binary 'ready' {s}"))?;
                 let drawn = ExportableSemaphore::new(device, SemaphoreKind::Binary, &format!("binary 'drawn' {s}"))?;
-                let ready_hip =
-                    hip::ExternalSemaphore::import_opaque_fd(hip, ready.export()?, hip::SemaphoreKind::Binary)
-                        .with_context(|| format!("importing binary semaphore 'ready' {s} into HIP"))?;
-                let drawn_hip =
-                    hip::ExternalSemaphore::import_opaque_fd(hip, drawn.export()?, hip::SemaphoreKind::Binary)
-                        .with_context(|| format!("importing binary semaphore 'drawn' {s} into HIP"))?;
+                // SAFETY: each fd is an OPAQUE_FD export of a binary semaphore that is stored
+                // beside its import and dropped after it (field order of SlotSemaphores).
+                let ready_hip = unsafe {
+                    hip::ExternalSemaphore::import_opaque_fd(hip, ready.export()?.as_fd(), hip::SemaphoreKind::Binary)
+                }
+                .with_context(|| format!("importing binary semaphore 'ready' {s} into HIP"))?;
+                // SAFETY: as above.
+                let drawn_hip = unsafe {
+                    hip::ExternalSemaphore::import_opaque_fd(hip, drawn.export()?.as_fd(), hip::SemaphoreKind::Binary)
+                }
+                .with_context(|| format!("importing binary semaphore 'drawn' {s} into HIP"))?;
                 Ok(SlotSemaphores { ready_hip, drawn_hip, ready, drawn, drawn_pending: false })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -73,15 +73,36 @@ impl SyncRequest {
     }
 }
 
+impl SyncKind {
+    /// Whether HIP must import Vulkan semaphores for this strategy.
+    pub fn needs_semaphore_import(self) -> bool {
+        matches!(self, SyncKind::Timeline | SyncKind::Binary)
+    }
+}
+
+/// Why the HIP runtime in use cannot import Vulkan semaphores (AMD's runtime on Linux);
+/// the strategies that need them are then never tried.
+pub const NO_SEMAPHORE_IMPORT: &str = "HIP on AMD/Linux cannot import Vulkan semaphores (ROCm's binary import \
+     reaches ShouldNotReachHere(), an abort in runtimes built with assertions, and its timeline import answers \
+     hipErrorInvalidValue), so it is not attempted";
+
 /// Tries `request`'s candidates in order with `make`, returning the first that works and
-/// the reasons the better ones were passed over (for the log).
+/// the reasons the better ones were passed over (for the log). When the runtime cannot
+/// import semaphores (`semaphores_importable` false), the strategies that need them are
+/// passed over (or, asked for explicitly, refused) without calling `make`.
 pub fn select<T>(
     request: SyncRequest,
+    semaphores_importable: bool,
     mut make: impl FnMut(SyncKind) -> Result<T>,
 ) -> Result<(T, SyncKind, Vec<String>)> {
     let mut passed_over = Vec::new();
     for &kind in request.candidates() {
-        match make(kind) {
+        let made = if kind.needs_semaphore_import() && !semaphores_importable {
+            Err(anyhow::anyhow!(NO_SEMAPHORE_IMPORT))
+        } else {
+            make(kind)
+        };
+        match made {
             Ok(made) => return Ok((made, kind, passed_over)),
             Err(e) if request == SyncRequest::Auto => passed_over.push(format!("{kind}: {e:#}")),
             Err(e) => return Err(e.context(format!("--sync {kind} is not available here"))),
@@ -119,7 +140,7 @@ mod tests {
 
     #[test]
     fn auto_takes_the_first_that_works_and_says_why() {
-        let (made, kind, why) = select(SyncRequest::Auto, |k| match k {
+        let (made, kind, why) = select(SyncRequest::Auto, true, |k| match k {
             SyncKind::Timeline => Err(anyhow!("hipImportExternalSemaphore failed: hipErrorInvalidValue")),
             SyncKind::Binary => Err(anyhow!("not supported")),
             other => Ok(other),
@@ -132,7 +153,7 @@ mod tests {
 
     #[test]
     fn auto_prefers_timeline_and_never_picks_serial() {
-        let (_, kind, why) = select(SyncRequest::Auto, Ok).unwrap();
+        let (_, kind, why) = select(SyncRequest::Auto, true, Ok).unwrap();
         assert_eq!(kind, SyncKind::Timeline);
         assert!(why.is_empty());
         assert!(!SyncRequest::Auto.candidates().contains(&SyncKind::Serial));
@@ -140,16 +161,43 @@ mod tests {
 
     #[test]
     fn explicit_choice_does_not_fall_back() {
-        let e = select(SyncRequest::Binary, |_| Err::<(), _>(anyhow!("import failed"))).unwrap_err();
+        let e = select(SyncRequest::Binary, true, |_| Err::<(), _>(anyhow!("import failed"))).unwrap_err();
         let text = format!("{e:#}");
         assert!(text.contains("--sync binary is not available here") && text.contains("import failed"), "{text}");
-        let (_, kind, _) = select(SyncRequest::Serial, Ok).unwrap();
+        let (_, kind, _) = select(SyncRequest::Serial, true, Ok).unwrap();
         assert_eq!(kind, SyncKind::Serial);
     }
 
     #[test]
     fn auto_with_nothing_working_lists_every_reason() {
-        let e = select(SyncRequest::Auto, |k| Err::<(), _>(anyhow!("{k} broken"))).unwrap_err().to_string();
+        let e = select(SyncRequest::Auto, true, |k| Err::<(), _>(anyhow!("{k} broken"))).unwrap_err().to_string();
         assert!(e.contains("timeline: timeline broken") && e.contains("host: host broken"), "{e}");
+    }
+
+    #[test]
+    fn auto_on_amd_linux_goes_straight_to_host_and_says_why() {
+        let mut tried = Vec::new();
+        let (_, kind, why) = select(SyncRequest::Auto, false, |k| {
+            tried.push(k);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(kind, SyncKind::Host);
+        assert_eq!(tried, [SyncKind::Host], "no semaphore import was attempted");
+        assert_eq!(why.len(), 2);
+        assert!(why[0].starts_with("timeline: HIP on AMD/Linux cannot import Vulkan semaphores"), "{}", why[0]);
+        assert!(why[1].starts_with("binary: "), "{}", why[1]);
+    }
+
+    #[test]
+    fn explicit_semaphore_strategies_on_amd_linux_fail_before_any_import() {
+        for request in [SyncRequest::Timeline, SyncRequest::Binary] {
+            let e = select(request, false, |k| -> Result<()> { panic!("{k}: the import must not be attempted") })
+                .unwrap_err();
+            let text = format!("{e:#}");
+            assert!(text.contains("is not available here") && text.contains("ShouldNotReachHere"), "{text}");
+        }
+        let (_, kind, _) = select(SyncRequest::Serial, false, Ok).unwrap();
+        assert_eq!(kind, SyncKind::Serial, "serial needs no semaphore import");
     }
 }

@@ -15,6 +15,7 @@
 //! records an execution dependency on all earlier work, which chains them after frame
 //! `b`'s wait in submission order.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -43,10 +44,17 @@ impl TimelineSync {
     pub fn new(hip: &hip::Hip, device: &Arc<Device>, frames_in_flight: usize) -> Result<Self> {
         let sim = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'sim'")?;
         let draw = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'draw'")?;
-        let sim_hip = hip::ExternalSemaphore::import_opaque_fd(hip, sim.export()?, hip::SemaphoreKind::Timeline)
-            .context("importing timeline semaphore 'sim' into HIP")?;
-        let draw_hip = hip::ExternalSemaphore::import_opaque_fd(hip, draw.export()?, hip::SemaphoreKind::Timeline)
-            .context("importing timeline semaphore 'draw' into HIP")?;
+        // SAFETY: each fd is an OPAQUE_FD export of a timeline semaphore that is stored
+        // beside its import and dropped after it (field order of TimelineSync).
+        let sim_hip = unsafe {
+            hip::ExternalSemaphore::import_opaque_fd(hip, sim.export()?.as_fd(), hip::SemaphoreKind::Timeline)
+        }
+        .context("importing timeline semaphore 'sim' into HIP")?;
+        // SAFETY: as above.
+        let draw_hip = unsafe {
+            hip::ExternalSemaphore::import_opaque_fd(hip, draw.export()?.as_fd(), hip::SemaphoreKind::Timeline)
+        }
+        .context("importing timeline semaphore 'draw' into HIP")?;
         Ok(Self { sim_hip, draw_hip, sim, draw, frames_in_flight: frames_in_flight as u64, burst: (0, 1) })
     }
 }
