@@ -15,5 +15,7 @@ cp ../shared/vulkan-loader/*.deb .gpu/
 # NVIDIA's Vulkan ICD (libGLX_nvidia) needs glvnd's dispatch libraries, which that
 # machine's image lacks.
 (cd .gpu && apt-get download libglvnd0 libglx0 libegl1 libopengl0 libgl1 libgles2)
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+exclude=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
+grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
 du -sh .gpu

@@ -62,8 +62,8 @@ pub struct DeviceInfo {
 }
 
 impl Hip {
-    /// Loads the HIP runtime: `$HIP_RUNTIME_LIBRARY` if set, then
-    /// `libamdhip64.so`, `libamdhip64.so.6`, `libamdhip64.so.5`.
+    /// Loads the HIP runtime from the first of [`ffi::library_candidates`] that loads
+    /// (`$HIP_RUNTIME_LIBRARY` alone if set; see [`ffi::library_candidates_from`]).
     ///
     /// The error lists every candidate with the loader's message and says how
     /// to install ROCm or use the NVIDIA shim.

@@ -76,9 +76,10 @@ impl fmt::Display for LoadError {
         write!(
             f,
             "On AMD GPUs, install ROCm's HIP runtime (libamdhip64, e.g. the `hip-runtime-amd` \
-             or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build the HIP-on-CUDA shim \
-             with `scripts/build-nvidia.sh OUTDIR` and run with \
-             {}=OUTDIR/libamdhip64.so. Or run without HIP: `--heights cpu`.",
+             or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build with the CUDA toolkit's \
+             nvcc on the PATH, or put the HIP-on-CUDA shim beside the binary with \
+             `scripts/build-nvidia.sh DIR-OF-THE-BINARY` ({} names a runtime explicitly). \
+             Without HIP, `--heights vulkan` runs on any Vulkan device.",
             ffi::LIBRARY_ENV
         )
     }
@@ -118,6 +119,6 @@ mod tests {
         assert!(text.contains("ROCm"));
         assert!(text.contains("scripts/build-nvidia.sh"));
         assert!(text.contains("HIP_RUNTIME_LIBRARY"));
-        assert!(text.contains("--heights cpu"));
+        assert!(text.contains("--heights vulkan"));
     }
 }
