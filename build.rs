@@ -1,5 +1,7 @@
-//! Build script: shaders to SPIR-V (naga) and the HIP kernel to a code object.
+//! Build script: the HIP kernel to a code object (the library embeds it), and with the
+//! `app` feature the renderer's shaders to SPIR-V (naga).
 
+#[cfg(feature = "app")]
 #[path = "build/shaders.rs"]
 mod shaders;
 
@@ -9,6 +11,7 @@ mod hip;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=build");
+    #[cfg(feature = "app")]
     shaders::compile_all();
     hip::build_kernel();
 }

@@ -49,8 +49,16 @@ pub fn build_kernel() {
     println!("cargo:rerun-if-changed={SHIM_EXPORTS}");
     println!("cargo:rerun-if-changed=build/hip.rs");
     println!("cargo:rerun-if-changed=build/hip_logic.rs");
-    for var in ["HIP_PLATFORM", "HIP_OFFLOAD_ARCH", "HIP_PATH", "ROCM_PATH", "CUDA_PATH"] {
+    for var in ["HIP_PLATFORM", "HIP_OFFLOAD_ARCH", "HIP_PATH", "ROCM_PATH", "CUDA_PATH", "PATH"] {
         println!("cargo:rerun-if-env-changed={var}");
+    }
+    // Installing or removing hipcc or nvcc must rebuild the kernel (a build made before
+    // `apt install hipcc` would otherwise keep embedding no kernel): watch the directories
+    // the tools are looked for in. Cargo reruns this script when a file in one of them
+    // changes; the outputs are rewritten only when they differ, so the crate is rebuilt
+    // only when the kernel did change.
+    for dir in watched_tool_dirs() {
+        println!("cargo:rerun-if-changed={}", dir.display());
     }
 
     // Cargo always sets OUT_DIR for build scripts; its absence is a broken setup.
@@ -61,8 +69,10 @@ pub fn build_kernel() {
         Ok((bytes, description)) => (bytes, description),
         Err(reason) => (Vec::new(), logic::describe_no_kernel(&reason)),
     };
-    if let Err(e) = fs::write(&kernel_path, &bytes) {
-        panic!("cannot write {}: {e}", kernel_path.display());
+    if fs::read(&kernel_path).ok() != Some(bytes.clone()) {
+        if let Err(e) = fs::write(&kernel_path, &bytes) {
+            panic!("cannot write {}: {e}", kernel_path.display());
+        }
     }
     println!("cargo:rustc-env={DESCRIPTION_ENV}={description}");
 }
@@ -308,6 +318,19 @@ fn hip_bin_dirs() -> Vec<PathBuf> {
 fn cuda_bin_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = env::var_os("CUDA_PATH").map(|p| PathBuf::from(p).join("bin")).into_iter().collect();
     dirs.push(PathBuf::from("/usr/local/cuda/bin"));
+    dirs
+}
+
+/// The existing directories hipcc, hipconfig and nvcc are looked for in (the toolchain
+/// directories, then `PATH`).
+fn watched_tool_dirs() -> Vec<PathBuf> {
+    let path_dirs = env::var_os("PATH").map(|p| env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for dir in hip_bin_dirs().into_iter().chain(cuda_bin_dirs()).chain(path_dirs) {
+        if dir.is_dir() && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
     dirs
 }
 

@@ -44,5 +44,8 @@ fn compile(file: &str, stage: naga::ShaderStage) {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
     let out = Path::new(&out_dir).join(format!("{file}.spv"));
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    std::fs::write(&out, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    // Written only when it changed: the crate includes it, and a rewrite would rebuild it.
+    if std::fs::read(&out).ok().as_deref() != Some(&bytes[..]) {
+        std::fs::write(&out, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    }
 }

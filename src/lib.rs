@@ -1,37 +1,31 @@
 //! # hip-vulkan-sinewave
 //!
-//! The reference demo of HIP–Vulkan interop: Vulkan creates the height buffers of a grid
-//! with exportable memory, HIP imports them and a HIP kernel writes the heights every
-//! frame, and Vulkan draws them with no copy, semaphores handing each buffer between the
-//! two APIs.
+//! HIP–Vulkan interop as a library, and the demo built on it. Vulkan creates the height
+//! buffers of a grid with exportable memory, HIP imports them and a HIP kernel writes the
+//! heights every frame, and Vulkan draws them with no copy, semaphores (or the CPU, where
+//! HIP cannot import semaphores) handing each buffer between the two APIs.
 //!
 //! ## Layers
 //!
-//! | layer | module | what it is |
-//! |---|---|---|
-//! | HIP | [`hip`] | the HIP runtime, loaded at run time: raw table → checked calls → RAII types |
-//! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, export, swapchain, pipeline |
-//! | interop | [`interop`] | the seam: exportable height slots, ownership barriers, sync strategies |
-//! | heights | [`heights`] | who writes the heights: CPU reference, HIP kernel |
-//! | app | [`renderer`], [`app`], [`headless`] | the frame loop, the window, offscreen runs |
+//! | layer | module | what it is | uses |
+//! |---|---|---|---|
+//! | HIP | [`hip`] | the HIP runtime, loaded at run time: raw table ([`hip::ffi`]) → checked calls ([`hip::result`]) → RAII types | — |
+//! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, commands, fences, export and import of memory and semaphores | — |
+//! | reference | [`sinewave`] | the height formula on the CPU, in `f64`, to check what the GPU wrote | — |
+//! | interop | [`interop`] | the seam: exportable height slots, ownership barriers, the sync strategies and their per-frame plans, the HIP height source | [`hip`], [`vulkan`], [`sinewave`] |
+//! | app (feature `app`) | [`app`] | the command line, window, renderer, offscreen runs, benchmark and chart | all of the above |
 //!
-//! Each layer uses only the ones above it in the table. An integrator copying the interop
-//! code needs [`hip`], [`vulkan::export`] and [`interop`].
+//! Each layer uses only the layers above it in the table. `cargo build
+//! --no-default-features --lib` builds the first four alone, without the app's
+//! dependencies (winit, clap, plotters, ...). An integrator who copies the interop code
+//! needs [`hip`], [`vulkan`] and [`interop`]; `examples/` shows the flow in one file with
+//! the library, and in one file with ash and the raw HIP functions only.
 
 #![warn(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "app")]
 pub mod app;
-pub mod bench;
-pub mod bench_chart;
-pub mod camera;
-pub mod cli;
-pub mod grid;
-pub mod headless;
-pub mod heights;
 pub mod hip;
 pub mod interop;
-pub mod interrupt;
-pub mod renderer;
-pub mod setup;
 pub mod sinewave;
 pub mod vulkan;

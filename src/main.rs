@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hip_vulkan_sinewave::cli::Cli;
-use hip_vulkan_sinewave::interrupt;
+use hip_vulkan_sinewave::app::cli::Cli;
+use hip_vulkan_sinewave::app::interrupt;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -29,9 +29,9 @@ fn main() -> ExitCode {
     let result = if cli.bench {
         run_bench(&cli)
     } else if cli.headless {
-        hip_vulkan_sinewave::headless::run(&cli)
+        hip_vulkan_sinewave::app::headless::run(&cli)
     } else {
-        hip_vulkan_sinewave::app::run(&cli)
+        hip_vulkan_sinewave::app::window::run(&cli)
     };
     if let (true, Ok((errors, warnings))) = (cli.validation, &result) {
         log::info!("validation: {errors} errors, {warnings} warnings");
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 
 /// `--bench`: runs the plan, prints the table, writes the JSON.
 fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
-    use hip_vulkan_sinewave::bench;
+    use hip_vulkan_sinewave::app::bench;
     let plan = bench::BenchPlan {
         modes: cli.bench_modes.clone(),
         grids: cli.bench_grids.clone(),
@@ -73,10 +73,10 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
     };
     let (records, kernel) = bench::run(cli, &plan)?;
     println!("{}", bench::table(&records, kernel.as_ref()));
-    if let Some(signal) = hip_vulkan_sinewave::interrupt::pending() {
+    if let Some(signal) = hip_vulkan_sinewave::app::interrupt::pending() {
         println!(
             "(interrupted by {}: {} configurations finished)",
-            hip_vulkan_sinewave::interrupt::name(signal),
+            hip_vulkan_sinewave::app::interrupt::name(signal),
             records.len()
         );
     }
@@ -85,7 +85,7 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
         log::info!("wrote {}", path.display());
     }
     if let Some(path) = &cli.bench_chart {
-        use hip_vulkan_sinewave::bench_chart;
+        use hip_vulkan_sinewave::app::bench_chart;
         let size = (cli.bench_size.width, cli.bench_size.height);
         bench_chart::render_chart_at(&bench_chart::records_json(&records)?, &cli.chart_gpu, size, path)?;
         log::info!("wrote {}", path.display());
@@ -96,7 +96,7 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
 /// `--chart-from`: draws the chart of a saved `--bench-json` file; no GPU work.
 fn chart_from(cli: &Cli, json: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    use hip_vulkan_sinewave::bench_chart;
+    use hip_vulkan_sinewave::app::bench_chart;
     let Some(out) = &cli.bench_chart else { anyhow::bail!("--chart-from needs --bench-chart FILE") };
     let text = std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
     let size = (cli.bench_size.width, cli.bench_size.height);

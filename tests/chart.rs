@@ -16,7 +16,7 @@ fn chart_from_saved_json_writes_a_png() {
     let mut reader = decoder.read_info().expect("valid PNG header");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("valid PNG data");
-    assert_eq!((info.width, info.height), hip_vulkan_sinewave::bench_chart::CHART_SIZE);
+    assert_eq!((info.width, info.height), hip_vulkan_sinewave::app::bench_chart::CHART_SIZE);
     // Not a blank image: the bars' colours are there.
     let distinct: std::collections::HashSet<&[u8]> = buf.chunks(info.color_type.samples()).collect();
     assert!(distinct.len() > 20, "only {} distinct colours", distinct.len());

@@ -54,7 +54,7 @@ fn bad_command_lines_fail_cleanly() {
 
 #[test]
 fn a_grid_larger_than_gpu_memory_is_refused_before_allocating() {
-    use hip_vulkan_sinewave::renderer::HEAP_SHARE_PERCENT;
+    use hip_vulkan_sinewave::app::renderer::HEAP_SHARE_PERCENT;
     use hip_vulkan_sinewave::vulkan::{device, Device, DeviceSelection, Instance, InstanceOptions};
     // What this machine's device offers, asked the way the demo asks it.
     let heap = {
@@ -63,7 +63,7 @@ fn a_grid_larger_than_gpu_memory_is_refused_before_allocating() {
             .expect("a Vulkan device");
         Device::new(instance, physical, None).expect("device").largest_device_local_heap()
     };
-    let needed = hip_vulkan_sinewave::grid::device_bytes(16384, 16384, 4);
+    let needed = hip_vulkan_sinewave::app::grid::device_bytes(16384, 16384, 4);
     if needed <= heap / 100 * HEAP_SHARE_PERCENT {
         eprintln!(
             "skipped: this device's {} MiB heap holds even the largest grid the CLI accepts ({} MiB); \

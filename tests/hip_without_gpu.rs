@@ -50,7 +50,7 @@ fn kernel_files_that_are_not_code_objects_are_refused_before_hip_sees_them() {
 
 #[test]
 fn the_built_kernel_covers_every_target_this_hipcc_builds() {
-    use hip_vulkan_sinewave::hip::code_object::validate;
+    use hip_vulkan_sinewave::app::code_object::validate;
     use hip_vulkan_sinewave::hip::{EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION, KERNEL_NAME};
     assert!(
         !EMBEDDED_KERNEL.is_empty(),

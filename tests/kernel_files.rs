@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use hip_vulkan_sinewave::hip::code_object::validate;
+use hip_vulkan_sinewave::app::code_object::validate;
 use hip_vulkan_sinewave::hip::{EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION, KERNEL_NAME};
 use proptest::prelude::*;
 

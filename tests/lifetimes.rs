@@ -29,10 +29,10 @@ use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use ash::vk;
-use hip_vulkan_sinewave::camera::OrbitCamera;
-use hip_vulkan_sinewave::heights::cpu::CpuHeights;
+use hip_vulkan_sinewave::app::camera::OrbitCamera;
+use hip_vulkan_sinewave::app::heights::cpu::CpuHeights;
+use hip_vulkan_sinewave::app::renderer::{Presentation, Renderer, RendererOptions};
 use hip_vulkan_sinewave::interop::{HeightSlots, HEIGHT_BUFFER_USAGE};
-use hip_vulkan_sinewave::renderer::{Presentation, Renderer, RendererOptions};
 use hip_vulkan_sinewave::vulkan::export::ImportedBuffer;
 use hip_vulkan_sinewave::vulkan::{live, Device, DeviceSelection};
 
@@ -358,14 +358,15 @@ fn a_failure_at_any_point_of_set_up_frees_what_was_made() {
 #[test]
 #[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
 fn hip_interop_cycles_give_everything_back() {
-    use hip_vulkan_sinewave::heights::hip::{HipHeights, HipSetup};
-    use hip_vulkan_sinewave::heights::hip_kernel::KernelImage;
+    use hip_vulkan_sinewave::app::kernel_files::KernelImage;
+    use hip_vulkan_sinewave::interop::hip_heights::{HipHeights, HipSetup};
     use hip_vulkan_sinewave::interop::sync::SyncRequest;
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let setup = HipSetup::open().expect("HIP with a GPU");
     let kernel_path = std::env::var_os("HVS_TEST_KERNEL").map(std::path::PathBuf::from);
     let explicit = kernel_path.as_deref().map(|p| KernelImage::from_cli(p).expect("HVS_TEST_KERNEL"));
-    let kernel = setup.load_kernel(explicit).expect("kernel (HVS_TEST_KERNEL, beside the binary or embedded)");
+    let kernel = hip_vulkan_sinewave::app::kernel_files::find_and_load(&setup, explicit)
+        .expect("kernel (HVS_TEST_KERNEL, beside the binary or embedded)");
     let options = offscreen_options(setup.vulkan_selection(None));
     let first = Renderer::new(&options, Presentation::Offscreen { extent: vk::Extent2D { width: 64, height: 64 } })
         .expect("renderer");

@@ -3,10 +3,10 @@
 //! heights read back must match the CPU reference, and the layer must stay silent.
 
 use ash::vk;
-use hip_vulkan_sinewave::camera::OrbitCamera;
-use hip_vulkan_sinewave::heights::cpu::CpuHeights;
-use hip_vulkan_sinewave::renderer::target::RgbaImage;
-use hip_vulkan_sinewave::renderer::{Presentation, Renderer, RendererOptions};
+use hip_vulkan_sinewave::app::camera::OrbitCamera;
+use hip_vulkan_sinewave::app::heights::cpu::CpuHeights;
+use hip_vulkan_sinewave::app::renderer::target::RgbaImage;
+use hip_vulkan_sinewave::app::renderer::{Presentation, Renderer, RendererOptions};
 use hip_vulkan_sinewave::sinewave;
 use hip_vulkan_sinewave::vulkan::DeviceSelection;
 
@@ -118,7 +118,7 @@ fn wireframe_renders_differently_and_cleanly() {
 
 #[test]
 fn vulkan_compute_heights_match_the_cpu_reference() {
-    use hip_vulkan_sinewave::heights::vulkan_compute::ComputeHeights;
+    use hip_vulkan_sinewave::app::heights::vulkan_compute::ComputeHeights;
     let mut r = renderer(2);
     let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
     r.set_height_source(Box::new(source)).expect("set source");

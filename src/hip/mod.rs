@@ -33,7 +33,6 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod code_object;
 pub mod ffi;
 pub mod result;
 

@@ -24,7 +24,7 @@
 //! 5. **HIP waits until Vulkan is done with the buffer.** `hipWaitExternalSemaphoresAsync`:
 //!    [`sync::SyncStrategy::before_write`].
 //! 6. **Launch the kernel.** `hipModuleLaunchKernel` on the mapped pointer:
-//!    `HipHeights::produce` in [`crate::heights::hip`].
+//!    `HipHeights::produce` in [`crate::interop::source::hip`].
 //! 7. **HIP signals that the heights are ready; Vulkan waits for it.**
 //!    `hipSignalExternalSemaphoresAsync`, and the semaphore in the frame's
 //!    `vkQueueSubmit2` wait list: [`sync::SyncStrategy::after_write`]; the buffer is
@@ -47,7 +47,9 @@
 //! vertex stage reads it and releases it back after the draw, as the Vulkan spec asks for
 //! memory that another API writes.
 
+pub mod hip_heights;
 pub mod hip_slots;
+pub mod source;
 pub mod sync;
 
 use std::sync::Arc;

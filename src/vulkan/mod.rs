@@ -7,14 +7,10 @@
 pub mod commands;
 pub mod device;
 pub mod export;
-pub mod image;
 pub mod instance;
 pub mod live;
 pub mod memory;
-pub mod pipeline;
-pub mod swapchain;
 pub mod sync;
-pub mod timestamps;
 
 pub use device::{Device, DeviceSelection, PciAddress, PhysicalDeviceInfo};
 pub use instance::{Instance, InstanceOptions};

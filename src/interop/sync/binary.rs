@@ -12,8 +12,8 @@ use anyhow::{Context, Result};
 use ash::vk;
 
 use super::{SyncKind, SyncStrategy};
-use crate::heights::SubmitSync;
 use crate::hip;
+use crate::interop::source::SubmitSync;
 use crate::vulkan::export::{ExportableSemaphore, SemaphoreKind};
 use crate::vulkan::Device;
 

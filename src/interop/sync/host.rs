@@ -11,8 +11,8 @@
 use anyhow::{Context, Result};
 
 use super::{SyncKind, SyncStrategy};
-use crate::heights::SubmitSync;
 use crate::hip;
+use crate::interop::source::SubmitSync;
 
 pub struct HostSync {
     /// Recorded by HIP after the kernel writing slot `s`; waited on by the CPU.

@@ -22,11 +22,11 @@ use std::fmt;
 
 use anyhow::Result;
 
-use crate::heights::SubmitSync;
 use crate::hip;
+use crate::interop::source::SubmitSync;
 
 /// The strategies, as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SyncKind {
     /// Two timeline semaphores shared by both APIs (needs HIP timeline import: CUDA).
     Timeline,
@@ -49,13 +49,18 @@ impl fmt::Display for SyncKind {
     }
 }
 
-/// `--sync`: a strategy, or `auto` (the best one the runtime accepts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// What the caller asks for: one strategy, or `Auto` (the best one the runtime accepts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncRequest {
+    /// The best strategy the runtime accepts: timeline, else binary, else host.
     Auto,
+    /// Only [`SyncKind::Timeline`].
     Timeline,
+    /// Only [`SyncKind::Binary`].
     Binary,
+    /// Only [`SyncKind::Host`].
     Host,
+    /// Only [`SyncKind::Serial`].
     Serial,
 }
 

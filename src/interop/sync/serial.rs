@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::{SyncKind, SyncStrategy};
-use crate::heights::SubmitSync;
 use crate::hip;
+use crate::interop::source::SubmitSync;
 use crate::vulkan::Device;
 
 pub struct SerialSync {

@@ -7,10 +7,10 @@ use anyhow::{anyhow, Context, Result};
 use ash::vk;
 use raw_window_handle::{RawDisplayHandle, RawWindowHandle};
 
-use super::device::Device;
 use super::image::{create_view, Image, DEPTH_FORMAT};
-use super::instance::Instance;
-use super::sync::Semaphore;
+use crate::vulkan::device::Device;
+use crate::vulkan::instance::Instance;
+use crate::vulkan::sync::Semaphore;
 
 /// A `VkSurfaceKHR`. It must be dropped before the window it was made from.
 pub struct Surface {
@@ -199,8 +199,8 @@ fn choose_extent(caps: &vk::SurfaceCapabilitiesKHR, window: vk::Extent2D) -> vk:
 }
 
 /// The Vulkan present mode for the CLI's choice.
-pub fn present_mode_from_cli(mode: crate::cli::PresentMode) -> vk::PresentModeKHR {
-    use crate::cli::PresentMode as P;
+pub fn present_mode_from_cli(mode: crate::app::cli::PresentMode) -> vk::PresentModeKHR {
+    use crate::app::cli::PresentMode as P;
     match mode {
         P::Fifo => vk::PresentModeKHR::FIFO,
         P::FifoRelaxed => vk::PresentModeKHR::FIFO_RELAXED,

@@ -2,7 +2,7 @@
 //! grid size, one bar per mode (its best configuration at that grid, highest frames/s),
 //! each bar stacked kernel, transfer, draw, and what is left of the frame (sync + CPU).
 //!
-//! The input is the JSON `--bench-json` writes (see [`crate::bench::write_json`]), so a
+//! The input is the JSON `--bench-json` writes (see [`crate::app::bench::write_json`]), so a
 //! chart can be drawn again from a saved run (`--chart-from`). The data selection is pure
 //! ([`parse_records`], [`panels`], [`Stages::of`]); only [`render_chart`] draws.
 //!
@@ -18,7 +18,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 
-use crate::bench::Record;
+use crate::app::bench::Record;
 
 /// Environment variable naming the TrueType font the chart's text is drawn with.
 pub const FONT_ENV: &str = "HVS_CHART_FONT";
@@ -147,7 +147,7 @@ pub fn parse_records(json: &str) -> Result<Vec<FrameRecord>> {
     Ok(records)
 }
 
-/// Serialises `--bench` records the way [`crate::bench::write_json`] does (without the
+/// Serialises `--bench` records the way [`crate::app::bench::write_json`] does (without the
 /// kernel record, which the chart does not use).
 pub fn records_json(records: &[Record]) -> Result<String> {
     let values: Vec<serde_json::Value> = records.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn committed_h100_results_give_four_full_panels() {
-        let json = include_str!("../benchmarks/h100.json");
+        let json = include_str!("../../benchmarks/h100.json");
         let p = panels(&parse_records(json).unwrap());
         assert_eq!(p.iter().map(|p| p.grid).collect::<Vec<_>>(), [256, 1024, 4096, 8192]);
         for panel in &p {

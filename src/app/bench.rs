@@ -14,16 +14,16 @@ use anyhow::{bail, Context, Result};
 use ash::vk;
 use serde::Serialize;
 
-use crate::camera::OrbitCamera;
-use crate::cli::Cli;
-use crate::heights::hip::{launch_sinewave, HipHeights, HipSetup};
-use crate::heights::hip_copy::HipCopyHeights;
-use crate::heights::hip_kernel::KernelImage;
-use crate::heights::vulkan_compute::ComputeHeights;
-use crate::heights::HeightSource;
+use crate::app::camera::OrbitCamera;
+use crate::app::cli::Cli;
+use crate::app::heights::hip_copy::HipCopyHeights;
+use crate::app::heights::vulkan_compute::ComputeHeights;
+use crate::app::kernel_files::KernelImage;
+use crate::app::renderer::{FrameTimings, Presentation, Renderer, RendererOptions};
 use crate::hip;
+use crate::interop::hip_heights::{launch_sinewave, HipHeights, HipSetup};
+use crate::interop::source::HeightSource;
 use crate::interop::sync::SyncRequest;
-use crate::renderer::{FrameTimings, Presentation, Renderer, RendererOptions};
 use crate::vulkan::DeviceSelection;
 
 /// What `--bench` compares.
@@ -144,7 +144,7 @@ pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRec
     let hip = if plan.modes.iter().any(|m| m.needs_hip()) {
         let explicit = cli.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
         let setup = HipSetup::open()?;
-        let kernel = setup.load_kernel(explicit)?;
+        let kernel = crate::app::kernel_files::find_and_load(&setup, explicit)?;
         Some((setup, kernel))
     } else {
         None
@@ -253,7 +253,7 @@ fn run_one(
     renderer.set_time_step(Some(step));
     let warmup_started = Instant::now();
     for f in 0..plan.warmup {
-        if crate::interrupt::pending().is_some() {
+        if crate::app::interrupt::pending().is_some() {
             return Ok(None);
         }
         renderer.render(f as f64 * step, &camera)?;
@@ -273,7 +273,7 @@ fn run_one(
     let cap = Duration::from_secs_f64(plan.max_seconds);
     let mut timed = 0u64;
     while timed < plan.frames && (timed < 30 || started.elapsed() < cap) {
-        if crate::interrupt::pending().is_some() {
+        if crate::app::interrupt::pending().is_some() {
             return Ok(None);
         }
         renderer.render((first_timed + timed) as f64 * step, &camera)?;

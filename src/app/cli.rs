@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use clap::{Parser, ValueEnum};
 
-pub use crate::interop::sync::SyncRequest;
+use crate::interop::sync::SyncRequest;
 
 /// Largest grid side accepted on the command line. The real limit is the GPU's memory,
 /// checked against the device heap before allocating; this bound only keeps the
@@ -101,6 +101,33 @@ pub enum PresentMode {
     Immediate,
 }
 
+/// `--sync`: how HIP and Vulkan hand the buffers over (see [`SyncRequest`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SyncArg {
+    /// The best strategy the HIP runtime accepts (timeline, binary, host).
+    Auto,
+    /// Two timeline semaphores shared by both APIs (CUDA / the NVIDIA shim).
+    Timeline,
+    /// A pair of binary semaphores per buffer.
+    Binary,
+    /// The CPU waits on a HIP event per buffer (AMD on Linux).
+    Host,
+    /// One buffer, each API idles while the other works (the ROCm docs' scheme).
+    Serial,
+}
+
+impl From<SyncArg> for SyncRequest {
+    fn from(arg: SyncArg) -> Self {
+        match arg {
+            SyncArg::Auto => SyncRequest::Auto,
+            SyncArg::Timeline => SyncRequest::Timeline,
+            SyncArg::Binary => SyncRequest::Binary,
+            SyncArg::Host => SyncRequest::Host,
+            SyncArg::Serial => SyncRequest::Serial,
+        }
+    }
+}
+
 /// Who writes the heights every frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HeightsSource {
@@ -172,7 +199,7 @@ pub struct Cli {
 
     /// How HIP and Vulkan hand each height buffer to each other (with --heights hip).
     #[arg(long, value_enum, default_value = "auto")]
-    pub sync: SyncRequest,
+    pub sync: SyncArg,
 
     /// With --time-step and --sync timeline|binary: HIP writes this many frames per
     /// wake-up (1..=frames in flight), amortising the cost of switching the GPU between
@@ -200,7 +227,7 @@ pub struct Cli {
 
     /// Modes to benchmark.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "timeline,binary,host,serial,copy,vulkan")]
-    pub bench_modes: Vec<crate::bench::BenchMode>,
+    pub bench_modes: Vec<crate::app::bench::BenchMode>,
 
     /// Grid sides to benchmark (each grid is side × side).
     #[arg(long, value_delimiter = ',', default_value = "256,1024,4096,8192",

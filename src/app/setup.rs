@@ -13,20 +13,20 @@
 
 use anyhow::Result;
 
-use crate::cli::{Cli, HeightsSource, SyncRequest};
-use crate::heights::cpu::CpuHeights;
-use crate::heights::hip::{HipHeights, HipSetup};
-use crate::heights::hip_kernel::KernelImage;
-use crate::heights::vulkan_compute::ComputeHeights;
-use crate::heights::HeightSource;
+use crate::app::cli::{Cli, HeightsSource, SyncArg};
+use crate::app::heights::cpu::CpuHeights;
+use crate::app::heights::vulkan_compute::ComputeHeights;
+use crate::app::kernel_files::{self, KernelImage};
+use crate::app::renderer::{Presentation, Renderer, RendererOptions};
 use crate::hip;
-use crate::renderer::{Presentation, Renderer, RendererOptions};
+use crate::interop::hip_heights::{HipHeights, HipSetup};
+use crate::interop::source::HeightSource;
 use crate::vulkan::DeviceSelection;
 
 /// Frames in flight the run will use: `serial` has one buffer by definition.
 pub fn frames_in_flight(cli: &Cli) -> u32 {
     let hip_possible = matches!(cli.heights, HeightsSource::Hip | HeightsSource::Auto);
-    if hip_possible && cli.sync == SyncRequest::Serial && cli.frames_in_flight != 1 {
+    if hip_possible && cli.sync == SyncArg::Serial && cli.frames_in_flight != 1 {
         log::info!("--sync serial uses one height buffer: frames in flight 1 (not {})", cli.frames_in_flight);
         return 1;
     }
@@ -43,7 +43,7 @@ fn open_hip(cli: &Cli) -> Result<HipReady> {
     // A bad --kernel file is refused before HIP opens, on any machine.
     let explicit = cli.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
     let setup = HipSetup::open()?;
-    let kernel = setup.load_kernel(explicit)?;
+    let kernel = kernel_files::find_and_load(&setup, explicit)?;
     Ok(HipReady { setup, kernel })
 }
 
@@ -76,7 +76,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             (None, Some(i)) => DeviceSelection::Index(i),
             (None, None) => DeviceSelection::Best,
         },
-        present_mode: crate::vulkan::swapchain::present_mode_from_cli(cli.present_mode),
+        present_mode: crate::app::renderer::swapchain::present_mode_from_cli(cli.present_mode),
         gpu_timing: false,
     };
     let (mut renderer, hip) = match Renderer::new(&options, presentation) {
@@ -133,7 +133,7 @@ fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
 }
 
 fn hip_source(renderer: &Renderer, cli: &Cli, ready: HipReady) -> Result<Box<dyn HeightSource>> {
-    let mut source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync, ready.kernel)?;
+    let mut source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync.into(), ready.kernel)?;
     if cli.run_ahead > 1 {
         anyhow::ensure!(cli.time_step.is_some(), "--run-ahead needs --time-step (frames ahead need known times)");
         source = source.with_run_ahead(cli.run_ahead as usize)?;

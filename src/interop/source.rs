@@ -8,12 +8,6 @@
 //! [`SubmitSync`] the semaphores the frame's submission must wait on and signal.
 //! After the draw the renderer releases the slot back to the external family.
 
-pub mod cpu;
-pub mod hip;
-pub mod hip_copy;
-pub mod hip_kernel;
-pub mod vulkan_compute;
-
 use ash::vk;
 
 use crate::interop::HeightSlots;
@@ -52,7 +46,7 @@ pub struct FrameHeights<'a> {
 }
 
 /// A producer of heights. Implementations: [`cpu::CpuHeights`] (reference, staging
-/// upload), the HIP kernel (`crate::heights::hip`, zero-copy).
+/// upload), the HIP kernel (`crate::interop::source::hip`, zero-copy).
 pub trait HeightSource {
     /// Short name for logs and window titles.
     fn name(&self) -> &str;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
+use crate::app::renderer::image::{full_range, Image, DEPTH_FORMAT};
+use crate::app::renderer::swapchain::{Surface, Swapchain};
 use crate::vulkan::commands::CommandPool;
-use crate::vulkan::image::{full_range, Image, DEPTH_FORMAT};
 use crate::vulkan::memory::Buffer;
-use crate::vulkan::swapchain::{Surface, Swapchain};
 use crate::vulkan::Device;
 
 /// Colour format of offscreen images: sRGB, so the bytes read back are what a PNG holds.

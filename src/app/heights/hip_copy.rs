@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::hip::{launch_sinewave, HipSetup, KernelEvents};
-use super::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::hip;
+use crate::interop::hip_heights::{launch_sinewave, HipSetup, KernelEvents};
+use crate::interop::source::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::interop::{record_staging_upload, HeightSlots};
 use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;

@@ -16,9 +16,9 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::{Key, NamedKey};
 use winit::window::{Window, WindowId};
 
-use crate::camera::OrbitCamera;
-use crate::cli::Cli;
-use crate::renderer::{FrameOutcome, Presentation, Renderer};
+use crate::app::camera::OrbitCamera;
+use crate::app::cli::Cli;
+use crate::app::renderer::{FrameOutcome, Presentation, Renderer};
 
 /// Runs the windowed demo until the window closes, Esc, or `--frames N`.
 /// Returns the validation layer's `(errors, warnings)`.
@@ -104,7 +104,7 @@ impl App {
             window: handle,
             size: vk::Extent2D { width: size.width, height: size.height },
         };
-        let renderer = crate::setup::renderer(&self.cli, presentation)?;
+        let renderer = crate::app::setup::renderer(&self.cli, presentation)?;
         log::info!("present mode: {}", renderer.present_mode_name());
         self.renderer = Some(renderer);
         self.window = Some(window);
@@ -224,8 +224,8 @@ impl ApplicationHandler for App {
     }
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
-        if let Some(signal) = crate::interrupt::pending() {
-            log::warn!("{} received: closing the window", crate::interrupt::name(signal));
+        if let Some(signal) = crate::app::interrupt::pending() {
+            log::warn!("{} received: closing the window", crate::app::interrupt::name(signal));
             self.shutdown(event_loop);
             return;
         }

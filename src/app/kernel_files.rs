@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::app::code_object::{self, ImageInfo};
 use crate::hip;
-use crate::hip::code_object::{self, ImageInfo};
 use crate::hip::KERNEL_NAME;
+use crate::interop::hip_heights::HipSetup;
 
 /// Kernel file name the binary looks for beside itself under the NVIDIA shim.
 pub const NVIDIA_KERNEL_FILE: &str = "sinewave.fatbin";
@@ -121,6 +122,14 @@ pub fn find_kernel(explicit: Option<KernelImage>, nvidia: bool, gpu: &str) -> Re
             .into()
     };
     bail!("no sinewave kernel for {gpu}: {found}; {remedy}")
+}
+
+/// Finds the kernel for `setup`'s platform (`explicit` from `--kernel`, else beside the
+/// binary, else embedded; see the module docs) and loads it on its GPU.
+pub fn find_and_load(setup: &HipSetup, explicit: Option<KernelImage>) -> Result<hip::Function> {
+    let gpu = setup.gpu_name();
+    let image = find_kernel(explicit, setup.hip.is_nvidia_shim(), &gpu)?;
+    load_kernel(&setup.hip, &image, &gpu)
 }
 
 /// Loads `image` on the current HIP device and finds the kernel in it. A failure names the

@@ -5,27 +5,31 @@
 //! reusing index `i`, the CPU waits for the fence of the frame that last used it; that
 //! is what keeps at most `K` frames queued and makes the slot free on the Vulkan side.
 
+pub mod image;
 pub mod mesh;
+pub mod pipeline;
+pub mod swapchain;
 pub mod target;
+pub mod timestamps;
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use ash::vk;
 
-use crate::camera::OrbitCamera;
-use crate::heights::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
+use crate::app::camera::OrbitCamera;
+use crate::app::renderer::image::full_range;
+use crate::app::renderer::pipeline::{GridPipeline, GridPushConstants};
+use crate::app::renderer::swapchain::Surface;
+use crate::interop::source::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::interop::{release_to_external, HeightSlots};
 use crate::vulkan::commands::CommandPool;
 use crate::vulkan::device::{self, DeviceSelection};
-use crate::vulkan::image::full_range;
-use crate::vulkan::pipeline::{GridPipeline, GridPushConstants};
-use crate::vulkan::swapchain::Surface;
 use crate::vulkan::sync::{Fence, Semaphore};
-use crate::vulkan::timestamps::{self, TimestampPool};
 use crate::vulkan::{Device, Instance, InstanceOptions};
 use mesh::GridMesh;
 use target::{OffscreenTarget, RgbaImage, WindowTarget};
+use timestamps::TimestampPool;
 
 /// How long the CPU waits for a frame's fence before calling the GPU hung.
 const FENCE_TIMEOUT_NS: u64 = 10_000_000_000;
@@ -40,7 +44,7 @@ pub const HEAP_SHARE_PERCENT: u64 = 90;
 /// Refuses, before anything is allocated, a grid whose buffers (mesh and `K` height slots)
 /// would not fit in [`HEAP_SHARE_PERCENT`] of a device-local heap of `heap_bytes`.
 pub fn check_grid_fits(options: &RendererOptions, heap_bytes: u64, device_name: &str) -> Result<()> {
-    let needed = crate::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
+    let needed = crate::app::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
     if needed > heap_bytes / 100 * HEAP_SHARE_PERCENT {
         bail!(
             "grid {}x{} with {} frames in flight needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
@@ -638,7 +642,7 @@ mod tests {
         // 1024² with K=2: positions 8 MiB + indices (2049 × 1023 × 4 B, just under 8 MiB)
         // + heights 2 × 4 MiB: 23.996 MiB, reported as 23 MiB.
         let small = options(1024, 1024, 2);
-        let needed = crate::grid::device_bytes(1024, 1024, 2);
+        let needed = crate::app::grid::device_bytes(1024, 1024, 2);
         assert_eq!(needed, 1024 * 1024 * 8 + 2049 * 1023 * 4 + 2 * 1024 * 1024 * 4);
         assert!(check_grid_fits(&small, 80 * 1024 * MIB, "big GPU").is_ok());
         // The share is exclusive of the last 10%: needs ≤ 90% of the heap.

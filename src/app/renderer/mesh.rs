@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use ash::vk;
 
-use crate::grid;
+use crate::app::grid;
 use crate::vulkan::commands::CommandPool;
 use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use ash::vk;
 use glam::Mat4;
 
-use super::device::Device;
 use super::image::DEPTH_FORMAT;
+use crate::vulkan::device::Device;
 
 const GRID_VERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/grid.vert.spv"));
 const GRID_FRAG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/grid.frag.spv"));

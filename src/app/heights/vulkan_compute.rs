@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::{FrameHeights, HeightSource, SubmitSync};
+use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::{acquire_from_external, make_visible_to_vertex_input, HeightSlots};
 use crate::vulkan::Device;
 

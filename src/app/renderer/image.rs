@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::device::Device;
+use crate::vulkan::device::Device;
 
 /// A 2-D image, its memory and a view of the whole image.
 pub struct Image {

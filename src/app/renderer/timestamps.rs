@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::Device;
+use crate::vulkan::Device;
 
 /// Timestamps recorded per frame.
 pub const PER_FRAME: u32 = 3;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use ash::vk;
 
-use super::{FrameHeights, HeightSource, SubmitSync};
 use crate::hip;
 use crate::interop::hip_slots::HipSlots;
+use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::sync::{self, SyncKind, SyncRequest, SyncStrategy};
 use crate::interop::{acquire_from_external, HeightSlots};
 use crate::vulkan::{Device, DeviceSelection, PciAddress};
@@ -64,14 +64,6 @@ impl HipSetup {
     /// The GPU as messages name it: `NVIDIA H100 80GB HBM3 (sm_90)`.
     pub fn gpu_name(&self) -> String {
         format!("{} ({})", self.device.name, self.device.arch)
-    }
-
-    /// Finds the kernel for this runtime's platform (`--kernel`, beside the binary, or
-    /// embedded) and loads it on the GPU; see [`super::hip_kernel`].
-    pub fn load_kernel(&self, explicit: Option<super::hip_kernel::KernelImage>) -> Result<hip::Function> {
-        let gpu = self.gpu_name();
-        let image = super::hip_kernel::find_kernel(explicit, self.hip.is_nvidia_shim(), &gpu)?;
-        super::hip_kernel::load_kernel(&self.hip, &image, &gpu)
     }
 
     /// The Vulkan device to use: the HIP device, unless `--device` names one.
@@ -371,12 +363,12 @@ impl HeightSource for HipHeights {
         self.strategy.after_submit(frame, slot)
     }
 
-    fn timings(&mut self, slot: usize) -> Result<super::SourceTimings> {
+    fn timings(&mut self, slot: usize) -> Result<crate::interop::source::SourceTimings> {
         let kernel_ms = match self.kernel_events.get(slot) {
             Some(e) => e.elapsed_ms()?,
             None => None,
         };
-        Ok(super::SourceTimings { kernel_ms, transfer_ms: None })
+        Ok(crate::interop::source::SourceTimings { kernel_ms, transfer_ms: None })
     }
 }
 

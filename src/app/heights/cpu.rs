@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use ash::vk;
 
-use super::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::record_staging_upload;
+use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;
 

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use crate::camera::OrbitCamera;
-use crate::cli::Cli;
-use crate::renderer::{Presentation, Renderer};
+use crate::app::camera::OrbitCamera;
+use crate::app::cli::Cli;
+use crate::app::renderer::{Presentation, Renderer};
 
 /// Animation time of frame `n`: fixed steps when `--time-step` is given, else the clock.
 pub fn frame_time(cli: &Cli, frame: u64, started: Instant) -> f64 {
@@ -22,15 +22,15 @@ pub fn frame_time(cli: &Cli, frame: u64, started: Instant) -> f64 {
 /// Runs offscreen as the CLI says; returns the validation counts.
 pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let extent = vk::Extent2D { width: cli.size.width, height: cli.size.height };
-    let mut renderer = crate::setup::renderer(cli, Presentation::Offscreen { extent })?;
+    let mut renderer = crate::app::setup::renderer(cli, Presentation::Offscreen { extent })?;
     let planned = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
     let started = Instant::now();
     let mut last_report = Instant::now();
     let mut frames = 0;
     for frame in 0..planned {
-        if let Some(signal) = crate::interrupt::pending() {
-            log::warn!("{} received: stopping after {frame} of {planned} frames", crate::interrupt::name(signal));
+        if let Some(signal) = crate::app::interrupt::pending() {
+            log::warn!("{} received: stopping after {frame} of {planned} frames", crate::app::interrupt::name(signal));
             break;
         }
         renderer.render(frame_time(cli, frame, started), &camera)?;
