@@ -11,7 +11,8 @@ use ash::vk;
 use crate::hip;
 use crate::interop::hip_slots::HipSlots;
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
-use crate::interop::sync::{self, SyncKind, SyncRequest, SyncStrategy};
+use crate::interop::sync::plan::{Burst, FramePlan};
+use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
 use crate::interop::{acquire_from_external, HeightSlots};
 use crate::vulkan::{Device, DeviceSelection, PciAddress};
 
@@ -127,15 +128,17 @@ pub unsafe fn launch_sinewave(
         .context("launching the sinewave kernel")
 }
 
-/// Heights written by the HIP kernel straight into the Vulkan buffers.
+/// Heights written by the HIP kernel straight into the Vulkan buffers, handed over as each
+/// frame's [`FramePlan`] says.
 ///
-/// Field order is drop order: the sync strategy (its HIP semaphore imports, then its
-/// Vulkan semaphores) and the slot imports go before the kernel (which holds its module),
-/// the stream and the runtime.
+/// Field order is drop order: the shared semaphores (their HIP imports, then the Vulkan
+/// semaphores) and the slot imports go before the kernel (which holds its module), the
+/// stream and the runtime. `Drop` first waits for the stream.
 pub struct HipHeights {
     /// `hip (timeline sync)`: for logs and the window title.
     name: String,
-    strategy: Box<dyn SyncStrategy>,
+    kind: SyncKind,
+    semaphores: SharedSemaphores,
     slots: HipSlots,
     function: hip::Function,
     stream: hip::Stream,
@@ -149,8 +152,10 @@ pub struct HipHeights {
     run_ahead: usize,
     /// First frame not written yet.
     next_unwritten: u64,
-    /// Frames written ahead, with what their Vulkan submissions must wait on and signal.
-    pending: std::collections::VecDeque<(u64, SubmitSync)>,
+    /// Plans of the frames written but not yet submitted by Vulkan, oldest first.
+    pending: std::collections::VecDeque<FramePlan>,
+    /// The plan of the frame submitted last (for [`HeightSource::submitted`]).
+    submitted_plan: Option<FramePlan>,
 }
 
 /// Timing events recorded around one slot's kernel.
@@ -190,23 +195,13 @@ impl HipHeights {
         let stream = hip::Stream::new(&hip)?;
         let imported = HipSlots::import(&hip, slots)?;
         let k = slots.len();
-        let semaphores = hip.imports_semaphores();
-        let (strategy, kind, passed_over): (Box<dyn SyncStrategy>, SyncKind, _) =
-            sync::select(request, semaphores, |kind| {
-                Ok(match kind {
-                    SyncKind::Timeline => {
-                        Box::new(sync::timeline::TimelineSync::new(&hip, device, k)?) as Box<dyn SyncStrategy>
-                    }
-                    SyncKind::Binary => Box::new(sync::binary::BinarySync::new(&hip, device, k)?),
-                    SyncKind::Host => Box::new(sync::host::HostSync::new(&hip, k)?),
-                    SyncKind::Serial => {
-                        if k != 1 {
-                            bail!("serial uses one height buffer; run it with --frames-in-flight 1");
-                        }
-                        Box::new(sync::serial::SerialSync::new(device))
-                    }
-                })
-            })?;
+        let importable = hip.imports_semaphores();
+        let (semaphores, kind, passed_over) = sync::select(request, importable, |kind| {
+            if kind == SyncKind::Serial && k != 1 {
+                bail!("serial uses one height buffer; run it with --frames-in-flight 1");
+            }
+            SharedSemaphores::new(kind, &hip, device, k)
+        })?;
         for why in &passed_over {
             log::info!("sync: passed over {why}");
         }
@@ -220,7 +215,8 @@ impl HipHeights {
         );
         Ok(Self {
             name: format!("hip ({kind} sync)"),
-            strategy,
+            kind,
+            semaphores,
             slots: imported,
             function,
             stream,
@@ -232,6 +228,7 @@ impl HipHeights {
             run_ahead: 1,
             next_unwritten: 0,
             pending: Default::default(),
+            submitted_plan: None,
         })
     }
 
@@ -252,23 +249,25 @@ impl HipHeights {
         let k = self.slots.mapped.len();
         anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the frames in flight)");
         anyhow::ensure!(
-            frames == 1 || matches!(self.strategy.kind(), SyncKind::Timeline | SyncKind::Binary),
+            frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
             "run-ahead needs the timeline or binary strategy, not {}",
-            self.strategy.kind()
+            self.kind
         );
         self.run_ahead = frames;
         Ok(self)
     }
 
-    /// Enqueues on the HIP stream (after the strategy's wait for the slot): the kernel for
-    /// `frame` at `time` and the "heights ready" signal; `sync` receives what Vulkan's
-    /// submission of `frame` needs.
-    fn write_frame(&mut self, frame: u64, slot: usize, time: f32, sync: &mut SubmitSync) -> Result<()> {
+    /// Enqueues on the HIP stream the kernel for `plan`'s frame at `time`, then its
+    /// signals; waits on the CPU for the kernel where the plan says so. The plan's HIP
+    /// waits were enqueued before (for the whole burst).
+    fn write_frame(&mut self, plan: &FramePlan, time: f32) -> Result<()> {
+        let slot = plan.slot;
         if let Some(events) = self.kernel_events.get(slot) {
             events.start.record(&self.stream)?;
         }
-        // SAFETY: the slot's mapped pointer holds width×height f32, and the strategy made
-        // the slot free (Vulkan's last draw of it is done) before this point in the stream.
+        // SAFETY: the slot's mapped pointer holds width×height f32, and the plan's HIP
+        // waits (enqueued before, on this stream) or the renderer's fence wait made the slot
+        // free: Vulkan's last draw of it is done before this point in the stream.
         unsafe {
             launch_sinewave(
                 &self.function,
@@ -283,11 +282,22 @@ impl HipHeights {
             events.end.record(&self.stream)?;
             events.recorded = true;
         }
-        self.strategy.after_write(&self.stream, frame, slot, sync)
+        for op in &plan.hip_signals {
+            let (semaphore, _) = self.semaphores.get(op.semaphore)?;
+            self.stream
+                .signal_external_semaphores(&[(semaphore, op.value)])
+                .with_context(|| format!("HIP signalling 'heights ready' ({:?} = {})", op.semaphore, op.value))?;
+        }
+        if plan.cpu_waits_for_kernel {
+            // Vulkan may read the slot only once the kernel is done.
+            self.stream.synchronize().context("waiting for the HIP kernel")?;
+        }
+        Ok(())
     }
 
+    /// The strategy in use.
     pub fn sync_kind(&self) -> SyncKind {
-        self.strategy.kind()
+        self.kind
     }
 
     /// The HIP runtime this source uses.
@@ -316,22 +326,32 @@ impl HeightSource for HipHeights {
                     (frame.frame + i, ((frame.frame + i) % k) as usize, time)
                 })
                 .collect();
-            self.strategy.begin_burst(frame.frame, count as u64);
+            let plans: Vec<FramePlan> = burst
+                .iter()
+                .map(|&(j, _, _)| sync::plan::plan(self.kind, k, Burst { first: frame.frame, len: count as u64 }, j))
+                .collect();
             // All waits first, then all kernels: the burst then runs on the GPU in one go
             // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
-            for &(j, slot, _) in &burst {
-                self.strategy.before_write(&self.stream, j, slot)?;
+            for op in plans.iter().flat_map(|p| &p.hip_waits) {
+                let (semaphore, _) = self.semaphores.get(op.semaphore)?;
+                self.stream
+                    .wait_external_semaphores(&[(semaphore, op.value)])
+                    .with_context(|| format!("HIP waiting for Vulkan's draw ({:?} ≥ {})", op.semaphore, op.value))?;
             }
-            for &(j, slot, time) in &burst {
-                let mut frame_sync = SubmitSync::default();
-                self.write_frame(j, slot, time, &mut frame_sync)?;
-                self.pending.push_back((j, frame_sync));
+            for (plan, &(_, _, time)) in plans.into_iter().zip(&burst) {
+                self.write_frame(&plan, time)?;
+                self.pending.push_back(plan);
             }
             self.next_unwritten = frame.frame + count as u64;
         }
-        let (written, frame_sync) = self.pending.pop_front().context("no heights were written for this frame")?;
-        anyhow::ensure!(written == frame.frame, "heights written for frame {written}, rendering frame {}", frame.frame);
-        if frame_sync.waits.is_empty() && self.strategy.kind() == SyncKind::Timeline {
+        let plan = self.pending.pop_front().context("no heights were written for this frame")?;
+        anyhow::ensure!(
+            plan.frame == frame.frame,
+            "heights written for frame {}, rendering frame {}",
+            plan.frame,
+            frame.frame
+        );
+        if plan.vulkan_chains_to_burst_wait {
             // A frame inside a run-ahead burst: its heights were handed over with the
             // burst's first frame. Chain after that frame's semaphore wait (submission
             // order + this dependency on all earlier commands).
@@ -347,8 +367,10 @@ impl HeightSource for HipHeights {
                     .cmd_pipeline_barrier2(frame.cmd, &vk::DependencyInfo::default().memory_barriers(&barrier))
             };
         }
-        sync.waits.extend(frame_sync.waits);
-        sync.signals.extend(frame_sync.signals);
+        let (waits, signals) = plan.vulkan_submit_infos(|role| self.semaphores.get(role).map(|(_, raw)| raw))?;
+        sync.waits.extend(waits);
+        sync.signals.extend(signals);
+        self.submitted_plan = Some(plan);
         acquire_from_external(
             &self.device,
             frame.cmd,
@@ -359,8 +381,13 @@ impl HeightSource for HipHeights {
         Ok(())
     }
 
-    fn submitted(&mut self, frame: u64, slot: usize) -> Result<()> {
-        self.strategy.after_submit(frame, slot)
+    fn submitted(&mut self, frame: u64, _slot: usize) -> Result<()> {
+        match self.submitted_plan.take() {
+            Some(plan) if plan.frame == frame && plan.cpu_waits_for_vulkan_after_submit => {
+                self.device.wait_idle().context("vkDeviceWaitIdle after the draw")
+            }
+            _ => Ok(()),
+        }
     }
 
     fn timings(&mut self, slot: usize) -> Result<crate::interop::source::SourceTimings> {

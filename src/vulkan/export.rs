@@ -220,13 +220,23 @@ pub enum SemaphoreKind {
 /// signal). Each user documents who signals and who waits.
 pub struct ExportableSemaphore {
     device: Arc<Device>,
-    pub raw: vk::Semaphore,
-    pub kind: SemaphoreKind,
+    raw: vk::Semaphore,
+    kind: SemaphoreKind,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl ExportableSemaphore {
+    /// The Vulkan handle (valid while `self` lives), for submissions.
+    pub fn raw(&self) -> vk::Semaphore {
+        self.raw
+    }
+
+    /// Binary or timeline.
+    pub fn kind(&self) -> SemaphoreKind {
+        self.kind
+    }
+
     /// Whether this device can export semaphores of `kind` as `OPAQUE_FD`.
     pub fn is_exportable(device: &Device, kind: SemaphoreKind) -> bool {
         if device.external_semaphore_fd.is_none() {

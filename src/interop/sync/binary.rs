@@ -1,5 +1,5 @@
 //! `binary`: a pair of binary semaphores per slot, for runtimes that import binary but not
-//! timeline semaphores.
+//! timeline semaphores. [`super::plan`] says who waits and signals which, per frame.
 //!
 //! - `ready[s]`: HIP signals after writing slot `s`; Vulkan's submission waits on it.
 //! - `drawn[s]`: Vulkan signals after drawing slot `s`; HIP waits on it before the next
@@ -11,77 +11,51 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use super::{SyncKind, SyncStrategy};
 use crate::hip;
-use crate::interop::source::SubmitSync;
 use crate::vulkan::export::{ExportableSemaphore, SemaphoreKind};
 use crate::vulkan::Device;
 
 struct SlotSemaphores {
+    // HIP imports first: they are dropped before the Vulkan semaphores they came from.
     ready_hip: hip::ExternalSemaphore,
     drawn_hip: hip::ExternalSemaphore,
     /// Signalled by HIP after the kernel, waited on by Vulkan's submission.
     ready: ExportableSemaphore,
     /// Signalled by Vulkan's submission after the draw, waited on by HIP.
     drawn: ExportableSemaphore,
-    /// `drawn` has a signal pending that HIP has not consumed.
-    drawn_pending: bool,
 }
 
-pub struct BinarySync {
+/// `ready` and `drawn` for every slot.
+pub struct BinarySemaphores {
     slots: Vec<SlotSemaphores>,
 }
 
-impl BinarySync {
+impl BinarySemaphores {
+    /// Creates the pairs of `frames_in_flight` slots, exportable, and imports them into HIP.
     pub fn new(hip: &hip::Hip, device: &Arc<Device>, frames_in_flight: usize) -> Result<Self> {
+        let import = |semaphore: &ExportableSemaphore, what: String| -> Result<hip::ExternalSemaphore> {
+            // SAFETY: the fd is an OPAQUE_FD export of a binary semaphore that is stored
+            // beside its import and dropped after it (field order of SlotSemaphores).
+            unsafe {
+                hip::ExternalSemaphore::import_opaque_fd(hip, semaphore.export()?.as_fd(), hip::SemaphoreKind::Binary)
+            }
+            .with_context(|| format!("importing {what} into HIP"))
+        };
         let slots = (0..frames_in_flight)
             .map(|s| {
                 let ready = ExportableSemaphore::new(device, SemaphoreKind::Binary, &format!("binary 'ready' {s}"))?;
                 let drawn = ExportableSemaphore::new(device, SemaphoreKind::Binary, &format!("binary 'drawn' {s}"))?;
-                // SAFETY: each fd is an OPAQUE_FD export of a binary semaphore that is stored
-                // beside its import and dropped after it (field order of SlotSemaphores).
-                let ready_hip = unsafe {
-                    hip::ExternalSemaphore::import_opaque_fd(hip, ready.export()?.as_fd(), hip::SemaphoreKind::Binary)
-                }
-                .with_context(|| format!("importing binary semaphore 'ready' {s} into HIP"))?;
-                // SAFETY: as above.
-                let drawn_hip = unsafe {
-                    hip::ExternalSemaphore::import_opaque_fd(hip, drawn.export()?.as_fd(), hip::SemaphoreKind::Binary)
-                }
-                .with_context(|| format!("importing binary semaphore 'drawn' {s} into HIP"))?;
-                Ok(SlotSemaphores { ready_hip, drawn_hip, ready, drawn, drawn_pending: false })
+                let ready_hip = import(&ready, format!("binary semaphore 'ready' {s}"))?;
+                let drawn_hip = import(&drawn, format!("binary semaphore 'drawn' {s}"))?;
+                Ok(SlotSemaphores { ready_hip, drawn_hip, ready, drawn })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { slots })
     }
-}
 
-impl SyncStrategy for BinarySync {
-    fn kind(&self) -> SyncKind {
-        SyncKind::Binary
-    }
-
-    fn before_write(&mut self, stream: &hip::Stream, _frame: u64, slot: usize) -> Result<()> {
-        let s = &mut self.slots[slot];
-        if s.drawn_pending {
-            stream.wait_external_semaphores(&[(&s.drawn_hip, 0)]).context("HIP waiting for Vulkan's draw")?;
-            s.drawn_pending = false;
-        }
-        Ok(())
-    }
-
-    fn after_write(&mut self, stream: &hip::Stream, _frame: u64, slot: usize, sync: &mut SubmitSync) -> Result<()> {
-        let s = &mut self.slots[slot];
-        stream.signal_external_semaphores(&[(&s.ready_hip, 0)]).context("HIP signalling 'heights ready'")?;
-        sync.waits.push(
-            vk::SemaphoreSubmitInfo::default()
-                .semaphore(s.ready.raw)
-                .stage_mask(vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT),
-        );
-        sync.signals.push(
-            vk::SemaphoreSubmitInfo::default().semaphore(s.drawn.raw).stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
-        );
-        s.drawn_pending = true;
-        Ok(())
+    /// `ready[slot]` or `drawn[slot]`: HIP's import and Vulkan's handle.
+    pub fn get(&self, slot: usize, ready: bool) -> Option<(&hip::ExternalSemaphore, vk::Semaphore)> {
+        let s = self.slots.get(slot)?;
+        Some(if ready { (&s.ready_hip, s.ready.raw()) } else { (&s.drawn_hip, s.drawn.raw()) })
     }
 }

@@ -1,29 +1,33 @@
-//! How HIP and Vulkan hand each height slot to each other: the synchronisation
-//! strategies, one type each behind [`SyncStrategy`].
+//! How HIP and Vulkan hand each height slot to each other: the strategies ([`SyncKind`]),
+//! the choice among them ([`select`]), the plan of each frame as plain data ([`plan`]),
+//! and the semaphores the plans name ([`SharedSemaphores`]).
 //!
 //! | strategy | HIP → Vulkan ("heights ready") | Vulkan → HIP ("slot free") | frames in flight |
 //! |---|---|---|---|
-//! | [`timeline`] | timeline `sim`, value `f+1` | timeline `draw`, value `f+1` | K |
-//! | [`binary`] | binary `ready[slot]` | binary `drawn[slot]` | K |
-//! | [`host`] | CPU waits a HIP event, then submits | frame fence (CPU) | K |
-//! | [`serial`] | `hipStreamSynchronize` | `vkDeviceWaitIdle` | 1 |
+//! | timeline | timeline `sim`, value `f+1` | timeline `draw`, value `f+1` | K |
+//! | binary | binary `ready[slot]` | binary `drawn[slot]` | K |
+//! | host | the CPU waits for the kernel, then submits | the frame fence (CPU) | K |
+//! | serial | the CPU waits for the kernel | the CPU waits for the device | 1 |
 //!
 //! In every strategy the CPU waits for frame `f−K`'s fence before frame `f` reuses its
 //! slot and command buffer. The semaphore strategies never block the CPU on HIP; `host`
 //! blocks it only on the kernel of the frame it is about to submit, while Vulkan may still
-//! be drawing the previous frame; `serial` (the scheme of the ROCm docs) idles both.
+//! be drawing the previous frame (unlike the ROCm example's `vkQueueWaitIdle` +
+//! `hipStreamSynchronize` every frame); `serial` (the scheme of the ROCm docs) idles both.
 
 pub mod binary;
-pub mod host;
-pub mod serial;
+pub mod plan;
 pub mod timeline;
 
 use std::fmt;
+use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use ash::vk;
 
 use crate::hip;
-use crate::interop::source::SubmitSync;
+use crate::vulkan::Device;
+use plan::SemaphoreRole;
 
 /// The strategies, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,25 +120,37 @@ pub fn select<T>(
     anyhow::bail!("no synchronisation strategy works here:\n  {}", passed_over.join("\n  "))
 }
 
-/// One frame's hand-over of one slot between HIP and Vulkan.
-///
-/// The HIP height source calls, for frame `f` writing slot `s`:
-/// 1. [`before_write`](Self::before_write) — enqueue on the HIP stream whatever makes
-///    the slot free (Vulkan's draw of frame `f−K` done);
-/// 2. the kernel launch;
-/// 3. [`after_write`](Self::after_write) — enqueue the "heights ready" signal and add to
-///    `sync` what Vulkan's submission must wait on and signal;
-/// 4. after Vulkan's submission, [`after_submit`](Self::after_submit).
-pub trait SyncStrategy {
-    fn kind(&self) -> SyncKind;
-    /// HIP is about to write frames `first .. first + len` in one go (run-ahead). A strategy
-    /// may then hand the whole burst over with one signal and one wait instead of one per
-    /// frame. Called before the burst's `before_write`s.
-    fn begin_burst(&mut self, _first: u64, _len: u64) {}
-    fn before_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize) -> Result<()>;
-    fn after_write(&mut self, stream: &hip::Stream, frame: u64, slot: usize, sync: &mut SubmitSync) -> Result<()>;
-    fn after_submit(&mut self, _frame: u64, _slot: usize) -> Result<()> {
-        Ok(())
+/// The semaphores a strategy shares between the APIs: none for `host` and `serial`.
+pub enum SharedSemaphores {
+    /// `host`, `serial`: the CPU hands the slots over.
+    None,
+    /// `timeline`: `sim` and `draw`.
+    Timeline(timeline::TimelineSemaphores),
+    /// `binary`: `ready` and `drawn` per slot.
+    Binary(binary::BinarySemaphores),
+}
+
+impl SharedSemaphores {
+    /// Creates (exportable) and imports into HIP what `kind` needs for `frames_in_flight`
+    /// slots.
+    pub fn new(kind: SyncKind, hip: &hip::Hip, device: &Arc<Device>, frames_in_flight: usize) -> Result<Self> {
+        Ok(match kind {
+            SyncKind::Timeline => SharedSemaphores::Timeline(timeline::TimelineSemaphores::new(hip, device)?),
+            SyncKind::Binary => SharedSemaphores::Binary(binary::BinarySemaphores::new(hip, device, frames_in_flight)?),
+            SyncKind::Host | SyncKind::Serial => SharedSemaphores::None,
+        })
+    }
+
+    /// The semaphore a plan names: HIP's import and Vulkan's handle.
+    pub fn get(&self, role: SemaphoreRole) -> Result<(&hip::ExternalSemaphore, vk::Semaphore)> {
+        let found = match (self, role) {
+            (SharedSemaphores::Timeline(t), SemaphoreRole::Sim) => Some(t.get(true)),
+            (SharedSemaphores::Timeline(t), SemaphoreRole::Draw) => Some(t.get(false)),
+            (SharedSemaphores::Binary(b), SemaphoreRole::Ready(slot)) => b.get(slot, true),
+            (SharedSemaphores::Binary(b), SemaphoreRole::Drawn(slot)) => b.get(slot, false),
+            _ => None,
+        };
+        found.with_context(|| format!("the plan names {role:?}, which this strategy does not have"))
     }
 }
 
