@@ -21,8 +21,8 @@ fn copy(device: &Arc<Device>, pool: &CommandPool, src: vk::Buffer, dst: vk::Buff
             .dst_access_mask(vk::AccessFlags2::HOST_READ)];
         // SAFETY: recording; both buffers hold `size` bytes.
         unsafe {
-            device.raw.cmd_copy_buffer(cmd, src, dst, &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size }]);
-            device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier));
+            device.raw().cmd_copy_buffer(cmd, src, dst, &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size }]);
+            device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier));
         }
     })
     .expect("copy");
@@ -48,7 +48,7 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
     let mut staging =
         Buffer::host_visible(&writer, bytes, vk::BufferUsageFlags::TRANSFER_SRC, "staging").expect("staging");
     staging.write(&expected).expect("write staging");
-    copy(&writer, &pool1, staging.raw, slots.buffers[0].raw, bytes);
+    copy(&writer, &pool1, staging.raw(), slots.buffers[0].raw(), bytes);
 
     // Device 2 imports the fd and copies the heights to its own host buffer.
     let exported = slots.export(0).expect("export fd");
@@ -58,7 +58,7 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
     let pool2 = CommandPool::new(&reader, vk::CommandPoolCreateFlags::empty()).expect("pool");
     let mut readback =
         Buffer::host_visible(&reader, bytes, vk::BufferUsageFlags::TRANSFER_DST, "readback").expect("readback");
-    copy(&reader, &pool2, imported.raw, readback.raw, bytes);
+    copy(&reader, &pool2, imported.raw(), readback.raw(), bytes);
 
     let got: Vec<f32> = readback
         .mapped_bytes()
@@ -103,8 +103,8 @@ fn synchronization_validation_catches_a_missing_barrier() {
     pool.run_once("hazard", |cmd| {
         // SAFETY: recording; all buffers hold 4096 bytes. The missing barrier is the point.
         unsafe {
-            device.raw.cmd_copy_buffer(cmd, a.raw, b.raw, &region);
-            device.raw.cmd_copy_buffer(cmd, b.raw, c.raw, &region);
+            device.raw().cmd_copy_buffer(cmd, a.raw(), b.raw(), &region);
+            device.raw().cmd_copy_buffer(cmd, b.raw(), c.raw(), &region);
         }
     })
     .expect("submit");

@@ -248,7 +248,7 @@ fn interop_set() -> anyhow::Result<()> {
         renderer.render(t, &OrbitCamera::default())?;
     }
     let device = renderer.device();
-    let second = Device::new(device.instance.clone(), device.physical.clone(), None)?;
+    let second = Device::new(device.instance().clone(), device.physical.clone(), None)?;
     let imported = (0..renderer.slots().len())
         .map(|i| ImportedBuffer::import(&second, renderer.slots().export(i)?, HEIGHT_BUFFER_USAGE))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -277,9 +277,9 @@ fn leak_one_height_slot(device: &Arc<Device>) -> anyhow::Result<()> {
     // SAFETY: the memory is host-visible (checked above), fresh, unused by the GPU, not
     // mapped elsewhere, and mapped once over its whole size for this write.
     unsafe {
-        let ptr = device.raw.map_memory(buffer.memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())?;
-        std::ptr::write_bytes(ptr.cast::<u8>(), 0x3f, buffer.size as usize);
-        device.raw.unmap_memory(buffer.memory);
+        let ptr = device.raw().map_memory(buffer.memory(), 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())?;
+        std::ptr::write_bytes(ptr.cast::<u8>(), 0x3f, buffer.size() as usize);
+        device.raw().unmap_memory(buffer.memory());
     }
     std::mem::forget(slots);
     Ok(())

@@ -138,7 +138,7 @@ fn vulkan_compute_heights_match_the_cpu_reference() {
 fn dropping_the_renderer_releases_device_and_instance() {
     let r = renderer(2);
     let device = std::sync::Arc::downgrade(r.device());
-    let instance = std::sync::Arc::downgrade(&r.device().instance);
+    let instance = std::sync::Arc::downgrade(r.device().instance());
     drop(r);
     assert!(device.upgrade().is_none(), "something still holds the VkDevice");
     assert!(instance.upgrade().is_none(), "something still holds the VkInstance");

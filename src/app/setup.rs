@@ -79,7 +79,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         present_mode: crate::app::renderer::swapchain::present_mode_from_cli(cli.present_mode),
         gpu_timing: false,
     };
-    let (mut renderer, hip) = match Renderer::new(&options, presentation) {
+    let (mut renderer, hip) = match Renderer::new(&options, presentation.clone()) {
         Ok(renderer) => (renderer, hip),
         // No Vulkan device is the HIP GPU: auto goes on without HIP, on the best device.
         Err(e) if auto && hip.is_some() && cli.device.is_none() => {

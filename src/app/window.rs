@@ -4,11 +4,11 @@
 //! Controls: drag to orbit, wheel to zoom, Space pauses the animation, W toggles
 //! wireframe (where the device supports it), Esc quits.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ash::vk;
-use raw_window_handle::{HasDisplayHandle, HasWindowHandle};
 use winit::application::ApplicationHandler;
 use winit::dpi::PhysicalSize;
 use winit::event::{ElementState, KeyEvent, MouseButton, MouseScrollDelta, WindowEvent};
@@ -59,7 +59,8 @@ struct App {
     cli: Cli,
     // Declared before `window`: the renderer (and its surface) must go first.
     renderer: Option<Renderer>,
-    window: Option<Window>,
+    /// Shared with the renderer's surface, which keeps it alive as long as it needs it.
+    window: Option<Arc<Window>>,
     camera: OrbitCamera,
     paused: bool,
     animation_time: f64,
@@ -95,13 +96,10 @@ impl App {
         let attributes = Window::default_attributes()
             .with_title("hip-vulkan-sinewave")
             .with_inner_size(PhysicalSize::new(self.cli.size.width, self.cli.size.height));
-        let window = event_loop.create_window(attributes).context("creating the window")?;
-        let display = window.display_handle().context("window display handle")?.as_raw();
-        let handle = window.window_handle().context("window handle")?.as_raw();
+        let window = Arc::new(event_loop.create_window(attributes).context("creating the window")?);
         let size = window.inner_size();
         let presentation = Presentation::Window {
-            display,
-            window: handle,
+            window: window.clone(),
             size: vk::Extent2D { width: size.width, height: size.height },
         };
         let renderer = crate::app::setup::renderer(&self.cli, presentation)?;

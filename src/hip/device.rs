@@ -178,6 +178,15 @@ impl Hip {
     pub fn device_synchronize(&self) -> Result<()> {
         result::device_synchronize(self.api())
     }
+
+    /// For `Drop` impls of objects queued work may still use: waits for the device, and
+    /// logs (never panics) if that fails. HIP objects are not `Send`, so the current device
+    /// of this thread is the one they were made on.
+    pub(crate) fn synchronize_before_release(&self, what: &str) {
+        if let Err(e) = self.device_synchronize() {
+            log::warn!("before {what}: {e}");
+        }
+    }
 }
 
 /// The PCI domain from `hipDeviceGetAttribute(hipDeviceAttributePciDomainID)`. ROCm

@@ -32,9 +32,6 @@ pub struct ExternalMemory {
     size: u64,
 }
 
-// SAFETY: the handle is an opaque runtime object usable from any thread.
-unsafe impl Send for ExternalMemory {}
-
 impl ExternalMemory {
     /// Imports a Vulkan memory object exported as OPAQUE_FD.
     ///
@@ -94,8 +91,10 @@ impl ExternalMemory {
 
 impl Drop for ExternalMemory {
     fn drop(&mut self) {
+        self.hip.synchronize_before_release("hipDestroyExternalMemory");
         // SAFETY: self.raw is live, no mapped pointer remains (a MappedBuffer
-        // frees its pointer before dropping the memory it owns).
+        // frees its pointer before dropping the memory it owns), and no queued work
+        // uses the memory (the device was synchronised above).
         if let Err(e) = unsafe { result::destroy_external_memory(self.hip.api(), self.raw) } {
             log::warn!("{e}");
         }
@@ -103,18 +102,14 @@ impl Drop for ExternalMemory {
 }
 
 /// A device pointer into imported memory. Owns the [`ExternalMemory`]: on
-/// drop, frees the pointer (`hipFree`), then destroys the memory.
-///
-/// Make sure no queued HIP work still uses the pointer before dropping.
+/// drop, waits for the device (`hipDeviceSynchronize`, so no queued kernel still uses the
+/// pointer), frees the pointer (`hipFree`), then destroys the memory.
 pub struct MappedBuffer {
     ptr: *mut c_void,
     size: u64,
     // Declared last so it drops after `Drop::drop` has freed `ptr`.
     memory: ExternalMemory,
 }
-
-// SAFETY: a device pointer and an opaque handle; usable from any thread.
-unsafe impl Send for MappedBuffer {}
 
 impl MappedBuffer {
     /// The device pointer (valid while `self` lives).
@@ -135,6 +130,8 @@ impl MappedBuffer {
 
 impl Drop for MappedBuffer {
     fn drop(&mut self) {
+        // No kernel may still write through the pointer when it goes.
+        self.memory.hip.synchronize_before_release("hipFree of a mapped buffer");
         if !self.memory.hip.mapped_buffers_hold_their_import() {
             // ROCm 5.0–5.4: the mapping does not retain the import, and hipFree on it
             // releases the import itself; the hipDestroyExternalMemory that follows (field
@@ -166,11 +163,6 @@ pub struct ExternalSemaphore {
     raw: ffi::hipExternalSemaphore_t,
     kind: SemaphoreKind,
 }
-
-// SAFETY: the handle is an opaque runtime object usable from any thread.
-unsafe impl Send for ExternalSemaphore {}
-// SAFETY: only read through &self; HIP calls on it are thread-safe.
-unsafe impl Sync for ExternalSemaphore {}
 
 impl ExternalSemaphore {
     /// Imports a Vulkan semaphore exported as OPAQUE_FD. The fd is only borrowed, as
@@ -210,8 +202,9 @@ impl ExternalSemaphore {
 
 impl Drop for ExternalSemaphore {
     fn drop(&mut self) {
-        // SAFETY: self.raw is live and this is its last use; the caller has
-        // synchronised the streams that signal or wait on it.
+        self.hip.synchronize_before_release("hipDestroyExternalSemaphore");
+        // SAFETY: self.raw is live and this is its last use; no queued wait or
+        // signal uses it (the device was synchronised above).
         if let Err(e) = unsafe { result::destroy_external_semaphore(self.hip.api(), self.raw) } {
             log::warn!("{e}");
         }

@@ -17,9 +17,6 @@ pub struct DeviceBuffer {
     bytes: usize,
 }
 
-// SAFETY: a device pointer, usable from any thread.
-unsafe impl Send for DeviceBuffer {}
-
 impl DeviceBuffer {
     /// Allocates `bytes` of device memory (uninitialised).
     pub fn new(hip: &Hip, bytes: usize) -> Result<DeviceBuffer> {

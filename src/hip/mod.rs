@@ -17,11 +17,14 @@
 //!   ownership) a `dup` (details in `external.rs`).
 //! - [`ExternalMemory::map_buffer`] consumes the memory into the [`MappedBuffer`]:
 //!   dropping it frees the mapped pointer, then destroys the external memory.
-//! - [`Function`] shares its [`Module`]'s code object (an `Arc`): it cannot unload under it.
+//! - [`Function`] shares its [`Module`]'s code object (an `Rc`): it cannot unload under it.
 //! - Drop never panics: a failing destroy call is logged with `log::warn!`.
-//!   The caller must make sure no queued GPU work still uses an object
-//!   (synchronise the stream) before dropping it, and must drop HIP objects
-//!   before the Vulkan memory and semaphores they were imported from.
+//!   Drops that queued work could still depend on (mapped pointers, imports, modules)
+//!   first wait for the device (`hipDeviceSynchronize`). Drop HIP objects before
+//!   the Vulkan memory and semaphores they were imported from (`HipHeights` and the
+//!   renderer do so by field order).
+//! - HIP objects are neither `Send` nor `Sync`: `hipSetDevice` is per thread, so each
+//!   object stays on the thread that made it, whose current device it was made on.
 //!
 //! The runtime is found by [`Hip::load`] ([`ffi::library_candidates_from`]):
 //! `$HIP_RUNTIME_LIBRARY` alone if set; else `libamdhip64.so` beside the executable, the

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::ffi::c_void;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use super::device::Hip;
 use super::error::Result;
@@ -13,9 +13,9 @@ use super::result;
 use super::stream::Stream;
 
 /// A code object loaded with `hipModuleLoadData`; unloaded when the module and every
-/// [`Function`] taken from it are gone (they share it through an `Arc`).
+/// [`Function`] taken from it are gone (they share it through an `Rc`: HIP objects stay on one thread).
 pub struct Module {
-    loaded: Arc<LoadedModule>,
+    loaded: Rc<LoadedModule>,
 }
 
 /// The loaded code object itself; unloaded on drop.
@@ -23,11 +23,6 @@ struct LoadedModule {
     hip: Hip,
     raw: ffi::hipModule_t,
 }
-
-// SAFETY: module handles are usable from any thread.
-unsafe impl Send for LoadedModule {}
-// SAFETY: only read through &self; HIP module calls are thread-safe.
-unsafe impl Sync for LoadedModule {}
 
 impl Module {
     /// Loads a code object: an AMD code object (offload bundle or ELF), an
@@ -38,14 +33,14 @@ impl Module {
         // SAFETY: the image is complete, PTX is NUL-terminated, and it lives
         // until the call returns (the loader copies what it keeps).
         let raw = unsafe { result::module_load_data(hip.api(), image.as_ptr().cast()) }?;
-        Ok(Module { loaded: Arc::new(LoadedModule { hip: hip.clone(), raw }) })
+        Ok(Module { loaded: Rc::new(LoadedModule { hip: hip.clone(), raw }) })
     }
 
     /// Looks up a kernel by its (unmangled, `extern "C"`) name.
     pub fn function(&self, name: &str) -> Result<Function> {
         let cname = result::kernel_name(name)?;
         let loaded = &self.loaded;
-        // SAFETY: loaded.raw is live while `self` (which holds the Arc) is borrowed.
+        // SAFETY: loaded.raw is live while `self` (which holds the Rc) is borrowed.
         let raw = unsafe { result::module_get_function(loaded.hip.api(), loaded.raw, &cname) }?;
         Ok(Function { module: loaded.clone(), raw, _not_send: PhantomData })
     }
@@ -53,7 +48,9 @@ impl Module {
 
 impl Drop for LoadedModule {
     fn drop(&mut self) {
-        // SAFETY: self.raw is live; every Function holds an Arc to this, so none is left.
+        self.hip.synchronize_before_release("hipModuleUnload");
+        // SAFETY: self.raw is live; every Function holds an Rc to this, so none is left,
+        // and no launched kernel still runs (the device was synchronised above).
         if let Err(e) = unsafe { result::module_unload(self.hip.api(), self.raw) } {
             log::warn!("{e}");
         }
@@ -77,7 +74,7 @@ fn loader_image(image: &[u8]) -> Cow<'_, [u8]> {
 /// are the same kernel (a function handle stays valid while its module is loaded).
 #[derive(Clone)]
 pub struct Function {
-    module: Arc<LoadedModule>,
+    module: Rc<LoadedModule>,
     raw: ffi::hipFunction_t,
     _not_send: PhantomData<*const ()>,
 }

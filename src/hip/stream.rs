@@ -16,12 +16,6 @@ pub struct Stream {
     raw: ffi::hipStream_t,
 }
 
-// SAFETY: HIP streams may be used from any host thread; the handle is an
-// opaque pointer the runtime synchronises internally.
-unsafe impl Send for Stream {}
-// SAFETY: every method takes &self and HIP calls on a stream are thread-safe.
-unsafe impl Sync for Stream {}
-
 impl Stream {
     /// Creates a stream on the current device.
     pub fn new(hip: &Hip) -> Result<Stream> {
@@ -125,11 +119,6 @@ pub struct Event {
     hip: Hip,
     raw: ffi::hipEvent_t,
 }
-
-// SAFETY: as for Stream: HIP event handles are usable from any thread.
-unsafe impl Send for Event {}
-// SAFETY: as for Stream.
-unsafe impl Sync for Event {}
 
 impl Event {
     /// Creates an event; `timing: false` makes it cheaper, but

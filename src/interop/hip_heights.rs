@@ -363,7 +363,7 @@ impl HeightSource for HipHeights {
             // SAFETY: the frame's command buffer is recording.
             unsafe {
                 self.device
-                    .raw
+                    .raw()
                     .cmd_pipeline_barrier2(frame.cmd, &vk::DependencyInfo::default().memory_barriers(&barrier))
             };
         }
@@ -371,13 +371,16 @@ impl HeightSource for HipHeights {
         sync.waits.extend(waits);
         sync.signals.extend(signals);
         self.submitted_plan = Some(plan);
-        acquire_from_external(
-            &self.device,
-            frame.cmd,
-            frame.slots.buffers[frame.slot].raw,
-            vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
-            vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
-        );
+        // SAFETY: the frame's command buffer is recording (the HeightSource contract); the slot buffer lives until the renderer idles.
+        unsafe {
+            acquire_from_external(
+                &self.device,
+                frame.cmd,
+                frame.slots.buffers[frame.slot].raw(),
+                vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
+                vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
+            )
+        };
         Ok(())
     }
 

@@ -86,7 +86,7 @@ impl HeightSlots {
             log::info!(
                 "heights: {count} exportable OPAQUE_FD buffers of {width}x{height} f32 ({} bytes each, {} allocation)",
                 bytes,
-                if b.dedicated { "dedicated" } else { "shared" }
+                if b.dedicated() { "dedicated" } else { "shared" }
             );
         }
         Ok(Self { buffers, width, height })
@@ -113,7 +113,11 @@ impl HeightSlots {
 
 /// Records the acquire of `buffer` from `VK_QUEUE_FAMILY_EXTERNAL`, making what another
 /// API (or an earlier frame) wrote visible to `dst_stage`/`dst_access`.
-pub fn acquire_from_external(
+///
+/// # Safety
+/// `cmd` is a command buffer of `device` in the recording state, and `buffer` a buffer of
+/// `device` that stays alive until the command buffer has completed or is reset.
+pub unsafe fn acquire_from_external(
     device: &Device,
     cmd: vk::CommandBuffer,
     buffer: vk::Buffer,
@@ -130,12 +134,17 @@ pub fn acquire_from_external(
         .buffer(buffer)
         .offset(0)
         .size(vk::WHOLE_SIZE);
-    buffer_barrier(device, cmd, barrier);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { buffer_barrier(device, cmd, barrier) };
 }
 
 /// Records the release of `buffer` to `VK_QUEUE_FAMILY_EXTERNAL` after `src_stage`'s
 /// accesses, so the next writer (HIP, or the next upload) may use it.
-pub fn release_to_external(
+///
+/// # Safety
+/// `cmd` is a command buffer of `device` in the recording state, and `buffer` a buffer of
+/// `device` that stays alive until the command buffer has completed or is reset.
+pub unsafe fn release_to_external(
     device: &Device,
     cmd: vk::CommandBuffer,
     buffer: vk::Buffer,
@@ -152,12 +161,17 @@ pub fn release_to_external(
         .buffer(buffer)
         .offset(0)
         .size(vk::WHOLE_SIZE);
-    buffer_barrier(device, cmd, barrier);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { buffer_barrier(device, cmd, barrier) };
 }
 
 /// Records the dependency that makes `buffer`, just written by `src_stage`/`src_access`
 /// (an upload copy, a compute shader), readable as vertex input.
-pub fn make_visible_to_vertex_input(
+///
+/// # Safety
+/// `cmd` is a command buffer of `device` in the recording state, and `buffer` a buffer of
+/// `device` that stays alive until the command buffer has completed or is reset.
+pub unsafe fn make_visible_to_vertex_input(
     device: &Device,
     cmd: vk::CommandBuffer,
     buffer: vk::Buffer,
@@ -173,32 +187,47 @@ pub fn make_visible_to_vertex_input(
         .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
         .buffer(buffer)
         .size(vk::WHOLE_SIZE);
-    buffer_barrier(device, cmd, barrier);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { buffer_barrier(device, cmd, barrier) };
 }
 
 /// Records the upload of a slot from a host-visible staging buffer: acquire the slot from
 /// the external family, copy, make the heights visible to vertex input. The staging
 /// buffer must already hold the heights and no pending frame may read it.
-pub fn record_staging_upload(
+///
+/// # Safety
+/// `cmd` is a command buffer of `device` in the recording state; `staging` a buffer of
+/// `device` with `TRANSFER_SRC` usage and at least [`HeightSlots::slot_bytes`] bytes that
+/// already holds the heights; `slot < slots.len()`; both stay alive, and no other pending
+/// work writes `staging`, until the command buffer has completed.
+pub unsafe fn record_staging_upload(
     device: &Device,
     cmd: vk::CommandBuffer,
     staging: vk::Buffer,
     slots: &HeightSlots,
     slot: usize,
 ) {
-    let dst = slots.buffers[slot].raw;
-    acquire_from_external(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
+    let dst = slots.buffers[slot].raw();
+    // SAFETY: the caller's contract; `dst` is a live slot of this device.
+    unsafe { acquire_from_external(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE) };
     let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: slots.slot_bytes() }];
     // SAFETY: cmd is recording; both buffers are alive and hold the slot's bytes; the
     // caller guarantees the staging contents and that no pending frame reads them.
-    unsafe { device.raw.cmd_copy_buffer(cmd, staging, dst, &region) };
-    make_visible_to_vertex_input(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE);
+    unsafe { device.raw().cmd_copy_buffer(cmd, staging, dst, &region) };
+    // SAFETY: as above.
+    unsafe {
+        make_visible_to_vertex_input(device, cmd, dst, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_WRITE)
+    };
 }
 
-/// Records an execution and memory dependency on `buffer` within the queue.
-pub fn buffer_barrier(device: &Device, cmd: vk::CommandBuffer, barrier: vk::BufferMemoryBarrier2) {
+/// Records an execution and memory dependency on `barrier`'s buffer within the queue.
+///
+/// # Safety
+/// `cmd` is a command buffer of `device` in the recording state, and the barrier's buffer
+/// a buffer of `device` that stays alive until the command buffer has completed.
+pub unsafe fn buffer_barrier(device: &Device, cmd: vk::CommandBuffer, barrier: vk::BufferMemoryBarrier2) {
     let barriers = [barrier];
     let dependency = vk::DependencyInfo::default().buffer_memory_barriers(&barriers);
-    // SAFETY: cmd is recording; the buffer belongs to this device.
-    unsafe { device.raw.cmd_pipeline_barrier2(cmd, &dependency) };
+    // SAFETY: the caller's contract (recording cmd, live buffer of this device).
+    unsafe { device.raw().cmd_pipeline_barrier2(cmd, &dependency) };
 }

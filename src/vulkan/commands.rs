@@ -11,17 +11,22 @@ use super::sync::Fence;
 /// A command pool on the device's queue family; freeing the pool frees its buffers.
 pub struct CommandPool {
     device: Arc<Device>,
-    pub raw: vk::CommandPool,
+    raw: vk::CommandPool,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl CommandPool {
+    /// The Vulkan handle (valid while `self` lives).
+    pub fn raw(&self) -> vk::CommandPool {
+        self.raw
+    }
+
     pub fn new(device: &Arc<Device>, flags: vk::CommandPoolCreateFlags) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("CommandPool")?;
         let info = vk::CommandPoolCreateInfo::default().queue_family_index(device.queue_family).flags(flags);
         // SAFETY: valid create info on a live device.
-        let raw = unsafe { device.raw.create_command_pool(&info, None) }.context("vkCreateCommandPool failed")?;
+        let raw = unsafe { device.raw().create_command_pool(&info, None) }.context("vkCreateCommandPool failed")?;
         Ok(Self { device: device.clone(), raw, _live })
     }
 
@@ -32,7 +37,7 @@ impl CommandPool {
             .level(vk::CommandBufferLevel::PRIMARY)
             .command_buffer_count(count);
         // SAFETY: the pool is alive and used from this thread only.
-        unsafe { self.device.raw.allocate_command_buffers(&info) }.context("vkAllocateCommandBuffers failed")
+        unsafe { self.device.raw().allocate_command_buffers(&info) }.context("vkAllocateCommandBuffers failed")
     }
 
     /// Records commands with `record`, submits them and waits for them to finish.
@@ -41,7 +46,7 @@ impl CommandPool {
         let cmd = self.allocate(1)?[0];
         let result = self.submit_and_wait(cmd, what, record);
         // SAFETY: the submission finished (or never started), so the buffer is idle.
-        unsafe { self.device.raw.free_command_buffers(self.raw, &[cmd]) };
+        unsafe { self.device.raw().free_command_buffers(self.raw(), &[cmd]) };
         result
     }
 
@@ -51,7 +56,7 @@ impl CommandPool {
         what: &str,
         record: impl FnOnce(vk::CommandBuffer),
     ) -> Result<()> {
-        let d = &self.device.raw;
+        let d = &self.device.raw();
         let begin = vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
         // SAFETY: cmd is a fresh primary buffer of this pool.
         unsafe { d.begin_command_buffer(cmd, &begin) }.with_context(|| format!("vkBeginCommandBuffer ({what})"))?;
@@ -61,9 +66,11 @@ impl CommandPool {
         let fence = Fence::new(&self.device, false)?;
         let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
         let submit = vk::SubmitInfo2::default().command_buffer_infos(&cmds);
-        // SAFETY: cmd is executable; the fence is unsignalled; single-threaded queue use.
-        unsafe { d.queue_submit2(self.device.queue, &[submit], fence.raw) }
+        let queue = self.device.queue();
+        // SAFETY: cmd is executable; the fence is unsignalled; the queue is locked.
+        unsafe { d.queue_submit2(*queue, &[submit], fence.raw()) }
             .with_context(|| format!("vkQueueSubmit2 ({what})"))?;
+        drop(queue);
         fence.wait(u64::MAX).with_context(|| format!("waiting for {what}"))
     }
 }
@@ -71,6 +78,6 @@ impl CommandPool {
 impl Drop for CommandPool {
     fn drop(&mut self) {
         // SAFETY: owners wait for their submissions before dropping the pool.
-        unsafe { self.device.raw.destroy_command_pool(self.raw, None) };
+        unsafe { self.device.raw().destroy_command_pool(self.raw(), None) };
     }
 }

@@ -51,7 +51,7 @@ pub struct PhysicalDeviceInfo {
 impl PhysicalDeviceInfo {
     fn query(instance: &Instance, index: usize, raw: vk::PhysicalDevice) -> Result<Self> {
         // SAFETY: `raw` was enumerated from this instance.
-        let extensions = unsafe { instance.raw.enumerate_device_extension_properties(raw) }
+        let extensions = unsafe { instance.raw().enumerate_device_extension_properties(raw) }
             .context("vkEnumerateDeviceExtensionProperties failed")?;
         let has = |name: &CStr| extensions.iter().any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name));
         let has_pci_bus_info = has(ash::ext::pci_bus_info::NAME);
@@ -65,7 +65,7 @@ impl PhysicalDeviceInfo {
         }
         // SAFETY: `raw` belongs to this instance (Vulkan 1.1+ core query); the chain only
         // holds structures the device supports.
-        unsafe { instance.raw.get_physical_device_properties2(raw, &mut props) };
+        unsafe { instance.raw().get_physical_device_properties2(raw, &mut props) };
         let p = props.properties;
         let name = p.device_name_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let driver_name = driver.driver_info_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -163,7 +163,8 @@ impl fmt::Display for DeviceSelection {
 /// Lists the physical devices with what the demo needs to know of each.
 pub fn enumerate(instance: &Instance) -> Result<Vec<PhysicalDeviceInfo>> {
     // SAFETY: the instance is alive.
-    let devices = unsafe { instance.raw.enumerate_physical_devices() }.context("vkEnumeratePhysicalDevices failed")?;
+    let devices =
+        unsafe { instance.raw().enumerate_physical_devices() }.context("vkEnumeratePhysicalDevices failed")?;
     devices.into_iter().enumerate().map(|(i, d)| PhysicalDeviceInfo::query(instance, i, d)).collect()
 }
 
@@ -225,12 +226,13 @@ pub fn choose(candidates: &[PhysicalDeviceInfo], selection: DeviceSelection) -> 
 /// Every Vulkan object the demo creates keeps an `Arc<Device>`, so the device (and the
 /// instance it holds) outlives them all.
 pub struct Device {
-    pub instance: Arc<Instance>,
+    instance: Arc<Instance>,
     pub physical: PhysicalDeviceInfo,
-    pub raw: ash::Device,
+    raw: ash::Device,
     pub queue_family: u32,
-    /// The one queue. Submissions are made from one thread at a time (the render loop).
-    pub queue: vk::Queue,
+    /// The one queue, behind a lock: Vulkan requires submissions, presents and
+    /// `vkDeviceWaitIdle` to be externally synchronised ([`Device::queue`]).
+    queue: std::sync::Mutex<vk::Queue>,
     pub memory_properties: vk::PhysicalDeviceMemoryProperties,
     pub limits: vk::PhysicalDeviceLimits,
     pub external_memory_fd: ash::khr::external_memory_fd::Device,
@@ -243,6 +245,23 @@ pub struct Device {
 }
 
 impl Device {
+    /// The device-level function table (valid while `self` lives).
+    pub fn raw(&self) -> &ash::Device {
+        &self.raw
+    }
+
+    /// The instance this device belongs to (kept alive by it).
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.instance
+    }
+
+    /// The queue, locked: hold the guard across `vkQueueSubmit2` / `vkQueuePresentKHR`
+    /// (external synchronisation, which [`Device::wait_idle`] also takes).
+    pub fn queue(&self) -> std::sync::MutexGuard<'_, vk::Queue> {
+        // A panic while holding the lock leaves the queue handle itself intact.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Creates the logical device on `physical`, with a queue family that can do
     /// graphics and compute (and present to `surface` when given).
     pub fn new(
@@ -253,7 +272,7 @@ impl Device {
         let _live = crate::vulkan::live::Tracked::new("Device")?;
         let pd = physical.raw;
         // SAFETY: pd belongs to this instance.
-        let families = unsafe { instance.raw.get_physical_device_queue_family_properties(pd) };
+        let families = unsafe { instance.raw().get_physical_device_queue_family_properties(pd) };
         let needed = vk::QueueFlags::GRAPHICS | vk::QueueFlags::COMPUTE;
         let mut queue_family = None;
         for (i, f) in families.iter().enumerate() {
@@ -281,12 +300,12 @@ impl Device {
         })?;
 
         // SAFETY: pd belongs to this instance.
-        let features = unsafe { instance.raw.get_physical_device_features(pd) };
+        let features = unsafe { instance.raw().get_physical_device_features(pd) };
         let mut f12 = vk::PhysicalDeviceVulkan12Features::default();
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default();
         let mut query = vk::PhysicalDeviceFeatures2::default().push_next(&mut f12).push_next(&mut f13);
         // SAFETY: Vulkan 1.3 device (checked in choose); the chain holds core structures.
-        unsafe { instance.raw.get_physical_device_features2(pd, &mut query) };
+        unsafe { instance.raw().get_physical_device_features2(pd, &mut query) };
         for (ok, what) in [
             (f12.timeline_semaphore, "timelineSemaphore"),
             (f13.synchronization2, "synchronization2"),
@@ -322,27 +341,27 @@ impl Device {
             .push_next(&mut e13);
         // SAFETY: info and what it points to live until the call returns; the features
         // and extensions were checked above.
-        let raw = unsafe { instance.raw.create_device(pd, &info, None) }
+        let raw = unsafe { instance.raw().create_device(pd, &info, None) }
             .with_context(|| format!("vkCreateDevice failed on {}", physical.name))?;
         // SAFETY: queue 0 of queue_family was requested above.
         let queue = unsafe { raw.get_device_queue(queue_family, 0) };
         // SAFETY: pd belongs to this instance.
-        let memory_properties = unsafe { instance.raw.get_physical_device_memory_properties(pd) };
+        let memory_properties = unsafe { instance.raw().get_physical_device_memory_properties(pd) };
         // SAFETY: pd belongs to this instance.
-        let limits = unsafe { instance.raw.get_physical_device_properties(pd) }.limits;
+        let limits = unsafe { instance.raw().get_physical_device_properties(pd) }.limits;
 
-        let external_memory_fd = ash::khr::external_memory_fd::Device::new(&instance.raw, &raw);
+        let external_memory_fd = ash::khr::external_memory_fd::Device::new(instance.raw(), &raw);
         let external_semaphore_fd = physical
             .has_external_semaphore_fd
-            .then(|| ash::khr::external_semaphore_fd::Device::new(&instance.raw, &raw));
-        let swapchain_ext = surface.is_some().then(|| ash::khr::swapchain::Device::new(&instance.raw, &raw));
+            .then(|| ash::khr::external_semaphore_fd::Device::new(instance.raw(), &raw));
+        let swapchain_ext = surface.is_some().then(|| ash::khr::swapchain::Device::new(instance.raw(), &raw));
         Ok(Arc::new(Self {
             _live,
             instance,
             physical,
             raw,
             queue_family,
-            queue,
+            queue: std::sync::Mutex::new(queue),
             memory_properties,
             limits,
             external_memory_fd,
@@ -370,7 +389,7 @@ impl Device {
         let mut budget = vk::PhysicalDeviceMemoryBudgetPropertiesEXT::default();
         let mut props = vk::PhysicalDeviceMemoryProperties2::default().push_next(&mut budget);
         // SAFETY: the extension is enabled; the chain holds its structure.
-        unsafe { self.instance.raw.get_physical_device_memory_properties2(self.physical.raw, &mut props) };
+        unsafe { self.instance.raw().get_physical_device_memory_properties2(self.physical.raw, &mut props) };
         let heaps = &props.memory_properties.memory_heaps[..props.memory_properties.memory_heap_count as usize];
         Some(
             heaps
@@ -394,8 +413,19 @@ impl Device {
     }
 
     /// Waits until the queue has finished everything submitted so far.
+    /// For `Drop` impls of objects the GPU may still use: waits for the device, and logs
+    /// (never panics) if that fails.
+    pub(crate) fn wait_idle_before_release(&self, what: &str) {
+        if let Err(e) = self.wait_idle() {
+            log::warn!("before destroying {what}: {e:#}");
+        }
+    }
+
+    /// `vkDeviceWaitIdle`: returns once the GPU has finished every submitted command.
     pub fn wait_idle(&self) -> Result<()> {
-        // SAFETY: the device is alive; no other thread submits concurrently.
+        let _queue = self.queue();
+        // SAFETY: the device is alive; the queue lock keeps other threads from submitting
+        // meanwhile (the external synchronisation vkDeviceWaitIdle requires).
         unsafe { self.raw.device_wait_idle() }.context("vkDeviceWaitIdle failed (device lost?)")
     }
 }

@@ -32,16 +32,41 @@ pub struct ExportedMemory {
 /// A device-local buffer whose memory can be exported as an `OPAQUE_FD`.
 pub struct ExportableBuffer {
     device: Arc<Device>,
-    pub raw: vk::Buffer,
-    pub memory: vk::DeviceMemory,
-    pub size: u64,
-    pub allocation_size: u64,
-    pub dedicated: bool,
+    raw: vk::Buffer,
+    memory: vk::DeviceMemory,
+    size: u64,
+    allocation_size: u64,
+    dedicated: bool,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl ExportableBuffer {
+    /// The Vulkan buffer (valid while `self` lives).
+    pub fn raw(&self) -> vk::Buffer {
+        self.raw
+    }
+
+    /// Its exportable memory.
+    pub fn memory(&self) -> vk::DeviceMemory {
+        self.memory
+    }
+
+    /// Bytes of the buffer.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes of the whole allocation (what an importer must be told).
+    pub fn allocation_size(&self) -> u64 {
+        self.allocation_size
+    }
+
+    /// Whether the allocation is dedicated to this buffer (importers must say so).
+    pub fn dedicated(&self) -> bool {
+        self.dedicated
+    }
+
     /// Creates the buffer after checking that the driver can export this usage as an
     /// `OPAQUE_FD`; allocates dedicated memory when the driver requires or prefers it.
     pub fn new(device: &Arc<Device>, size: u64, usage: vk::BufferUsageFlags, what: &str) -> Result<Self> {
@@ -49,7 +74,7 @@ impl ExportableBuffer {
         if size == 0 {
             bail!("{what}: a buffer of 0 bytes cannot be created");
         }
-        let instance = &device.instance.raw;
+        let instance = &device.instance().raw();
         let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(HANDLE_TYPE);
         let mut props = vk::ExternalBufferProperties::default();
         // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
@@ -71,7 +96,7 @@ impl ExportableBuffer {
             .sharing_mode(vk::SharingMode::EXCLUSIVE)
             .push_next(&mut external);
         // SAFETY: info is valid; the handle type was checked above.
-        let raw = unsafe { device.raw.create_buffer(&info, None) }
+        let raw = unsafe { device.raw().create_buffer(&info, None) }
             .with_context(|| format!("vkCreateBuffer failed for exportable {what} ({size} bytes)"))?;
         let mut buffer = Self {
             _live,
@@ -87,7 +112,7 @@ impl ExportableBuffer {
         let mut req2 = vk::MemoryRequirements2::default().push_next(&mut dedicated_req);
         let req_info = vk::BufferMemoryRequirementsInfo2::default().buffer(raw);
         // SAFETY: raw is a buffer of this device.
-        unsafe { device.raw.get_buffer_memory_requirements2(&req_info, &mut req2) };
+        unsafe { device.raw().get_buffer_memory_requirements2(&req_info, &mut req2) };
         let req = req2.memory_requirements;
         buffer.dedicated = dedicated_only
             || dedicated_req.requires_dedicated_allocation == vk::TRUE
@@ -108,11 +133,11 @@ impl ExportableBuffer {
         }
         // SAFETY: alloc names a memory type of this device; the chained structures are
         // valid for an exportable (dedicated) allocation.
-        buffer.memory = unsafe { device.raw.allocate_memory(&alloc, None) }.with_context(|| {
+        buffer.memory = unsafe { device.raw().allocate_memory(&alloc, None) }.with_context(|| {
             format!("vkAllocateMemory failed for exportable {what} ({} bytes): out of GPU memory?", req.size)
         })?;
         // SAFETY: fresh memory of a type the buffer allows, large enough.
-        unsafe { device.raw.bind_buffer_memory(raw, buffer.memory, 0) }
+        unsafe { device.raw().bind_buffer_memory(raw, buffer.memory, 0) }
             .with_context(|| format!("vkBindBufferMemory failed for exportable {what}"))?;
         Ok(buffer)
     }
@@ -136,11 +161,12 @@ impl ExportableBuffer {
 
 impl Drop for ExportableBuffer {
     fn drop(&mut self) {
-        // SAFETY: the owner makes sure neither Vulkan nor the importing API still uses the
-        // memory (importers are dropped first: see crate::interop).
+        self.device.wait_idle_before_release("an exportable buffer");
+        // SAFETY: the device is idle (above), so no Vulkan work uses the buffer; importers
+        // are dropped first (HipHeights and the renderer, by field order).
         unsafe {
-            self.device.raw.destroy_buffer(self.raw, None);
-            self.device.raw.free_memory(self.memory, None);
+            self.device.raw().destroy_buffer(self.raw(), None);
+            self.device.raw().free_memory(self.memory, None);
         }
     }
 }
@@ -149,13 +175,23 @@ impl Drop for ExportableBuffer {
 /// used to prove the export path with a second Vulkan device.
 pub struct ImportedBuffer {
     device: Arc<Device>,
-    pub raw: vk::Buffer,
-    pub memory: vk::DeviceMemory,
+    raw: vk::Buffer,
+    memory: vk::DeviceMemory,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl ImportedBuffer {
+    /// The Vulkan buffer (valid while `self` lives).
+    pub fn raw(&self) -> vk::Buffer {
+        self.raw
+    }
+
+    /// The imported memory it is bound to.
+    pub fn memory(&self) -> vk::DeviceMemory {
+        self.memory
+    }
+
     /// Imports `exported` into `device`. Vulkan takes ownership of the fd only when
     /// vkAllocateMemory succeeds; on failure the `OwnedFd` is dropped and closed here.
     pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
@@ -163,11 +199,11 @@ impl ImportedBuffer {
         let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
         let info = vk::BufferCreateInfo::default().size(exported.buffer_size).usage(usage).push_next(&mut external);
         // SAFETY: valid create info.
-        let raw =
-            unsafe { device.raw.create_buffer(&info, None) }.context("vkCreateBuffer failed for an imported buffer")?;
+        let raw = unsafe { device.raw().create_buffer(&info, None) }
+            .context("vkCreateBuffer failed for an imported buffer")?;
         let mut imported = Self { device: device.clone(), raw, memory: vk::DeviceMemory::null(), _live };
         // SAFETY: raw is a buffer of this device.
-        let req = unsafe { device.raw.get_buffer_memory_requirements(raw) };
+        let req = unsafe { device.raw().get_buffer_memory_requirements(raw) };
         let mut fd_props = vk::MemoryFdPropertiesKHR::default();
         use std::os::fd::AsRawFd;
         // SAFETY: the fd is a valid OPAQUE_FD export of the same physical device.
@@ -188,12 +224,12 @@ impl ImportedBuffer {
             alloc = alloc.push_next(&mut dedicated);
         }
         // SAFETY: the import info names an fd we own; size and dedication match the export.
-        imported.memory = unsafe { device.raw.allocate_memory(&alloc, None) }
+        imported.memory = unsafe { device.raw().allocate_memory(&alloc, None) }
             .context("vkAllocateMemory failed importing an OPAQUE_FD")?;
         // Success: the Vulkan implementation now owns the fd; forget ours without closing.
         std::mem::forget(exported.fd);
         // SAFETY: imported memory large enough for the buffer.
-        unsafe { device.raw.bind_buffer_memory(raw, imported.memory, 0) }
+        unsafe { device.raw().bind_buffer_memory(raw, imported.memory, 0) }
             .context("vkBindBufferMemory failed for an imported buffer")?;
         Ok(imported)
     }
@@ -201,10 +237,11 @@ impl ImportedBuffer {
 
 impl Drop for ImportedBuffer {
     fn drop(&mut self) {
-        // SAFETY: the owner waited for the device before dropping.
+        self.device.wait_idle_before_release("an imported buffer");
+        // SAFETY: the device is idle (above): no Vulkan work uses the buffer.
         unsafe {
-            self.device.raw.destroy_buffer(self.raw, None);
-            self.device.raw.free_memory(self.memory, None);
+            self.device.raw().destroy_buffer(self.raw(), None);
+            self.device.raw().free_memory(self.memory, None);
         }
     }
 }
@@ -252,7 +289,7 @@ impl ExportableSemaphore {
         let mut props = vk::ExternalSemaphoreProperties::default();
         // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
         unsafe {
-            device.instance.raw.get_physical_device_external_semaphore_properties(
+            device.instance().raw().get_physical_device_external_semaphore_properties(
                 device.physical.raw,
                 &query,
                 &mut props,
@@ -275,7 +312,7 @@ impl ExportableSemaphore {
             .initial_value(0);
         let info = vk::SemaphoreCreateInfo::default().push_next(&mut export).push_next(&mut type_info);
         // SAFETY: exportability was checked; info is valid.
-        let raw = unsafe { device.raw.create_semaphore(&info, None) }
+        let raw = unsafe { device.raw().create_semaphore(&info, None) }
             .with_context(|| format!("vkCreateSemaphore failed for exportable {what}"))?;
         Ok(Self { device: device.clone(), raw, kind, _live })
     }
@@ -293,7 +330,10 @@ impl ExportableSemaphore {
 
 impl Drop for ExportableSemaphore {
     fn drop(&mut self) {
-        // SAFETY: the owner waited for both APIs to stop using the semaphore.
-        unsafe { self.device.raw.destroy_semaphore(self.raw, None) };
+        self.device.wait_idle_before_release("an exportable semaphore");
+        // SAFETY: the device is idle (above), so no pending submission waits on or signals
+        // the semaphore; HIP's import of it is dropped first (by field order) and
+        // HipHeights' Drop waited for its stream.
+        unsafe { self.device.raw().destroy_semaphore(self.raw(), None) };
     }
 }

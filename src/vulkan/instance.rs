@@ -43,17 +43,35 @@ pub struct InstanceOptions {
 /// The loader entry, the instance and (with validation) the debug messenger.
 /// Everything else in [`crate::vulkan`] keeps an `Arc` to it, so it is destroyed last.
 pub struct Instance {
-    pub entry: ash::Entry,
-    pub raw: ash::Instance,
+    entry: ash::Entry,
+    raw: ash::Instance,
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     // Boxed so the address handed to the debug callback stays put.
     counters: Box<ValidationCounters>,
     pub surface_ext: Option<ash::khr::surface::Instance>,
+    /// The window-system extensions enabled at creation.
+    surface_extensions: Vec<&'static CStr>,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl Instance {
+    /// Whether every one of `names` was enabled when the instance was created (the
+    /// window-system extensions a surface needs).
+    pub fn has_surface_extensions(&self, names: &[&CStr]) -> bool {
+        names.iter().all(|n| self.surface_extensions.contains(n))
+    }
+
+    /// The instance-level function table (valid while `self` lives).
+    pub fn raw(&self) -> &ash::Instance {
+        &self.raw
+    }
+
+    /// The loaded Vulkan loader.
+    pub fn entry(&self) -> &ash::Entry {
+        &self.entry
+    }
+
     /// Loads the Vulkan loader and creates an instance.
     pub fn new(options: &InstanceOptions) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("Instance")?;
@@ -126,7 +144,8 @@ impl Instance {
             e => anyhow::anyhow!("vkCreateInstance failed: {e} (extensions: {:?})", options.surface_extensions),
         })?;
 
-        let mut instance = Instance { entry, raw, debug: None, counters, surface_ext: None, _live };
+        let surface_extensions = options.surface_extensions.clone();
+        let mut instance = Instance { entry, raw, debug: None, counters, surface_ext: None, surface_extensions, _live };
         if options.validation {
             let loader = ash::ext::debug_utils::Instance::new(&instance.entry, &instance.raw);
             let info = debug_messenger_info(&instance.counters);

@@ -14,10 +14,10 @@ use super::device::Device;
 /// A buffer and its memory. Dropping it frees both; it must no longer be in use by the
 /// GPU (the owner waits for its frame's fence, or for the device to idle).
 pub struct Buffer {
-    pub device: Arc<Device>,
-    pub raw: vk::Buffer,
-    pub memory: vk::DeviceMemory,
-    pub size: u64,
+    device: Arc<Device>,
+    raw: vk::Buffer,
+    memory: vk::DeviceMemory,
+    size: u64,
     /// Host pointer when the memory is host-visible (mapped for the buffer's lifetime).
     mapped: Option<std::ptr::NonNull<u8>>,
     /// Counts this object in the live-object registry (leak tests).
@@ -25,6 +25,21 @@ pub struct Buffer {
 }
 
 impl Buffer {
+    /// The Vulkan buffer (valid while `self` lives).
+    pub fn raw(&self) -> vk::Buffer {
+        self.raw
+    }
+
+    /// Its memory.
+    pub fn memory(&self) -> vk::DeviceMemory {
+        self.memory
+    }
+
+    /// Bytes of the buffer.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     /// Device-local buffer (not host-visible).
     pub fn device_local(device: &Arc<Device>, size: u64, usage: vk::BufferUsageFlags, what: &str) -> Result<Self> {
         Self::new(device, size, usage, vk::MemoryPropertyFlags::DEVICE_LOCAL, what)
@@ -54,26 +69,26 @@ impl Buffer {
         }
         let info = vk::BufferCreateInfo::default().size(size).usage(usage).sharing_mode(vk::SharingMode::EXCLUSIVE);
         // SAFETY: info is valid; the device is alive.
-        let raw = unsafe { device.raw.create_buffer(&info, None) }
+        let raw = unsafe { device.raw().create_buffer(&info, None) }
             .with_context(|| format!("vkCreateBuffer failed for {what} ({size} bytes)"))?;
         // From here on, Drop frees whatever was made if a later step fails (null handles
         // are ignored by vkDestroyBuffer/vkFreeMemory).
         let mut buffer =
             Buffer { device: device.clone(), raw, memory: vk::DeviceMemory::null(), size, mapped: None, _live };
         // SAFETY: raw was just created on this device.
-        let req = unsafe { device.raw.get_buffer_memory_requirements(raw) };
+        let req = unsafe { device.raw().get_buffer_memory_requirements(raw) };
         let type_index =
             device.memory_type(req.memory_type_bits, flags).with_context(|| format!("allocating {what}"))?;
         let alloc = vk::MemoryAllocateInfo::default().allocation_size(req.size).memory_type_index(type_index);
         // SAFETY: alloc names a memory type of this device.
-        buffer.memory = unsafe { device.raw.allocate_memory(&alloc, None) }
+        buffer.memory = unsafe { device.raw().allocate_memory(&alloc, None) }
             .with_context(|| format!("vkAllocateMemory failed for {what} ({} bytes): out of GPU memory?", req.size))?;
         // SAFETY: memory is fresh, large enough and of a type the buffer allows.
-        unsafe { device.raw.bind_buffer_memory(raw, buffer.memory, 0) }
+        unsafe { device.raw().bind_buffer_memory(raw, buffer.memory, 0) }
             .with_context(|| format!("vkBindBufferMemory failed for {what}"))?;
         if flags.contains(vk::MemoryPropertyFlags::HOST_VISIBLE) {
             // SAFETY: host-visible memory, not mapped yet, whole range.
-            let ptr = unsafe { device.raw.map_memory(buffer.memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty()) }
+            let ptr = unsafe { device.raw().map_memory(buffer.memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty()) }
                 .with_context(|| format!("vkMapMemory failed for {what}"))?;
             buffer.mapped = std::ptr::NonNull::new(ptr.cast());
         }
@@ -103,11 +118,12 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        // SAFETY: the owner guarantees the GPU is done with the buffer (see type docs);
-        // the memory was allocated for this buffer alone. Null handles are ignored.
+        self.device.wait_idle_before_release("a buffer");
+        // SAFETY: the device is idle (above), so the GPU is done with the buffer; the
+        // memory was allocated for this buffer alone. Null handles are ignored.
         unsafe {
-            self.device.raw.destroy_buffer(self.raw, None);
-            self.device.raw.free_memory(self.memory, None);
+            self.device.raw().destroy_buffer(self.raw(), None);
+            self.device.raw().free_memory(self.memory, None);
         }
     }
 }

@@ -48,7 +48,8 @@ impl HeightSource for CpuHeights {
         staging.write(&self.scratch)?;
 
         // The renderer waited for the fence of the frame that last read this staging buffer.
-        record_staging_upload(&self.device, frame.cmd, staging.raw, slots, frame.slot);
+        // SAFETY: the frame's command buffer is recording; the staging buffer of this slot holds the heights and is rewritten only after the frame that read it completed; the buffers live until the renderer idles.
+        unsafe { record_staging_upload(&self.device, frame.cmd, staging.raw(), slots, frame.slot) };
         Ok(())
     }
 }

@@ -96,7 +96,8 @@ impl HeightSource for HipCopyHeights {
 
         // Host → device: Vulkan uploads the staging buffer into the slot.
         // The renderer waited for the fence of the frame that last read this staging buffer.
-        record_staging_upload(&self.device, frame.cmd, staging.raw, frame.slots, frame.slot);
+        // SAFETY: the frame's command buffer is recording; the staging buffer of this slot holds the heights and is rewritten only after the frame that read it completed; the buffers live until the renderer idles.
+        unsafe { record_staging_upload(&self.device, frame.cmd, staging.raw(), frame.slots, frame.slot) };
         Ok(())
     }
 

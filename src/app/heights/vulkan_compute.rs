@@ -39,7 +39,7 @@ pub struct ComputeHeights {
 impl ComputeHeights {
     pub fn new(device: &Arc<Device>, slots: &HeightSlots) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("ComputeHeights")?;
-        let d = &device.raw;
+        let d = &device.raw();
         let mut this = Self {
             _live,
             device: device.clone(),
@@ -103,7 +103,7 @@ impl ComputeHeights {
         }
         .context("vkAllocateDescriptorSets (compute heights)")?;
         for (set, buffer) in this.sets.iter().zip(&slots.buffers) {
-            let info = [vk::DescriptorBufferInfo { buffer: buffer.raw, offset: 0, range: vk::WHOLE_SIZE }];
+            let info = [vk::DescriptorBufferInfo { buffer: buffer.raw(), offset: 0, range: vk::WHOLE_SIZE }];
             let write = vk::WriteDescriptorSet::default()
                 .dst_set(*set)
                 .dst_binding(0)
@@ -123,20 +123,23 @@ impl HeightSource for ComputeHeights {
 
     fn produce(&mut self, frame: &FrameHeights<'_>, _sync: &mut SubmitSync) -> Result<()> {
         let d = &self.device;
-        let buffer = frame.slots.buffers[frame.slot].raw;
+        let buffer = frame.slots.buffers[frame.slot].raw();
         let push = Push { width: frame.slots.width, height: frame.slots.height, time: frame.time };
-        acquire_from_external(
-            d,
-            frame.cmd,
-            buffer,
-            vk::PipelineStageFlags2::COMPUTE_SHADER,
-            vk::AccessFlags2::SHADER_STORAGE_WRITE,
-        );
+        // SAFETY: the frame's command buffer is recording; the slot buffer lives until the renderer idles.
+        unsafe {
+            acquire_from_external(
+                d,
+                frame.cmd,
+                buffer,
+                vk::PipelineStageFlags2::COMPUTE_SHADER,
+                vk::AccessFlags2::SHADER_STORAGE_WRITE,
+            )
+        };
         // SAFETY: cmd is recording; pipeline, layout and set are alive; the dispatch
         // covers width × height with a bounds check in the shader.
         unsafe {
-            d.raw.cmd_bind_pipeline(frame.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
-            d.raw.cmd_bind_descriptor_sets(
+            d.raw().cmd_bind_pipeline(frame.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+            d.raw().cmd_bind_descriptor_sets(
                 frame.cmd,
                 vk::PipelineBindPoint::COMPUTE,
                 self.layout,
@@ -144,22 +147,25 @@ impl HeightSource for ComputeHeights {
                 &[self.sets[frame.slot]],
                 &[],
             );
-            d.raw.cmd_push_constants(
+            d.raw().cmd_push_constants(
                 frame.cmd,
                 self.layout,
                 vk::ShaderStageFlags::COMPUTE,
                 0,
                 bytemuck::bytes_of(&push),
             );
-            d.raw.cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height.div_ceil(GROUP_ROWS), 1);
+            d.raw().cmd_dispatch(frame.cmd, push.width.div_ceil(GROUP_WIDTH), push.height.div_ceil(GROUP_ROWS), 1);
         }
-        make_visible_to_vertex_input(
-            d,
-            frame.cmd,
-            buffer,
-            vk::PipelineStageFlags2::COMPUTE_SHADER,
-            vk::AccessFlags2::SHADER_STORAGE_WRITE,
-        );
+        // SAFETY: as above.
+        unsafe {
+            make_visible_to_vertex_input(
+                d,
+                frame.cmd,
+                buffer,
+                vk::PipelineStageFlags2::COMPUTE_SHADER,
+                vk::AccessFlags2::SHADER_STORAGE_WRITE,
+            )
+        };
         Ok(())
     }
 }
@@ -169,7 +175,7 @@ impl Drop for ComputeHeights {
         // SAFETY: the renderer idled the device before dropping its source; null handles
         // (from a failed construction) are ignored. Sets are freed with their pool.
         unsafe {
-            let d = &self.device.raw;
+            let d = &self.device.raw();
             d.destroy_pipeline(self.pipeline, None);
             d.destroy_descriptor_pool(self.pool, None);
             d.destroy_pipeline_layout(self.layout, None);

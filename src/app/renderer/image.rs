@@ -10,7 +10,7 @@ use crate::vulkan::device::Device;
 /// A 2-D image, its memory and a view of the whole image.
 pub struct Image {
     device: Arc<Device>,
-    pub raw: vk::Image,
+    raw: vk::Image,
     pub memory: vk::DeviceMemory,
     pub view: vk::ImageView,
     pub format: vk::Format,
@@ -20,6 +20,11 @@ pub struct Image {
 }
 
 impl Image {
+    /// The Vulkan image (valid while `self` lives).
+    pub fn raw(&self) -> vk::Image {
+        self.raw
+    }
+
     pub fn new(
         device: &Arc<Device>,
         extent: vk::Extent2D,
@@ -39,7 +44,7 @@ impl Image {
             .usage(usage)
             .initial_layout(vk::ImageLayout::UNDEFINED);
         // SAFETY: valid create info on a live device.
-        let raw = unsafe { device.raw.create_image(&info, None) }.with_context(|| {
+        let raw = unsafe { device.raw().create_image(&info, None) }.with_context(|| {
             format!("vkCreateImage failed for {what} ({}x{} {format:?})", extent.width, extent.height)
         })?;
         let mut image = Self {
@@ -52,14 +57,14 @@ impl Image {
             extent,
         };
         // SAFETY: raw is an image of this device.
-        let req = unsafe { device.raw.get_image_memory_requirements(raw) };
+        let req = unsafe { device.raw().get_image_memory_requirements(raw) };
         let type_index = device.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)?;
         let alloc = vk::MemoryAllocateInfo::default().allocation_size(req.size).memory_type_index(type_index);
         // SAFETY: a memory type allowed for the image.
-        image.memory = unsafe { device.raw.allocate_memory(&alloc, None) }
+        image.memory = unsafe { device.raw().allocate_memory(&alloc, None) }
             .with_context(|| format!("vkAllocateMemory failed for {what} ({} bytes)", req.size))?;
         // SAFETY: fresh memory, large enough.
-        unsafe { device.raw.bind_image_memory(raw, image.memory, 0) }
+        unsafe { device.raw().bind_image_memory(raw, image.memory, 0) }
             .with_context(|| format!("vkBindImageMemory failed for {what}"))?;
         image.view = create_view(device, raw, format, aspect_of(format)).with_context(|| format!("view of {what}"))?;
         Ok(image)
@@ -70,9 +75,9 @@ impl Drop for Image {
     fn drop(&mut self) {
         // SAFETY: the owner waited for the GPU to stop using the image.
         unsafe {
-            self.device.raw.destroy_image_view(self.view, None);
-            self.device.raw.destroy_image(self.raw, None);
-            self.device.raw.free_memory(self.memory, None);
+            self.device.raw().destroy_image_view(self.view, None);
+            self.device.raw().destroy_image(self.raw(), None);
+            self.device.raw().free_memory(self.memory, None);
         }
     }
 }
@@ -98,7 +103,7 @@ pub fn create_view(
         .format(format)
         .subresource_range(full_range(aspect));
     // SAFETY: image belongs to this device and has this format.
-    unsafe { device.raw.create_image_view(&info, None) }.context("vkCreateImageView failed")
+    unsafe { device.raw().create_image_view(&info, None) }.context("vkCreateImageView failed")
 }
 
 /// The one mip level and layer the demo's images have.

@@ -49,11 +49,11 @@ fn upload(
         Buffer::host_visible(device, size, vk::BufferUsageFlags::TRANSFER_SRC, &format!("{what} staging"))?;
     staging.write(bytes)?;
     let buffer = Buffer::device_local(device, size, usage | vk::BufferUsageFlags::TRANSFER_DST, what)?;
-    let (src, dst) = (staging.raw, buffer.raw);
+    let (src, dst) = (staging.raw(), buffer.raw());
     pool.run_once(what, |cmd| {
         let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size }];
         // SAFETY: recording; both buffers hold `size` bytes.
-        unsafe { device.raw.cmd_copy_buffer(cmd, src, dst, &region) };
+        unsafe { device.raw().cmd_copy_buffer(cmd, src, dst, &region) };
         // run_once waits for completion; later submissions on the same queue see the data
         // through the fence wait + queue submission order (host-side sync).
         let barrier = [vk::MemoryBarrier2::default()
@@ -62,7 +62,7 @@ fn upload(
             .dst_stage_mask(vk::PipelineStageFlags2::VERTEX_INPUT)
             .dst_access_mask(vk::AccessFlags2::VERTEX_ATTRIBUTE_READ | vk::AccessFlags2::INDEX_READ)];
         // SAFETY: recording.
-        unsafe { device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier)) };
+        unsafe { device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier)) };
     })?;
     Ok(buffer)
 }

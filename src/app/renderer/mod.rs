@@ -85,15 +85,14 @@ pub struct FrameTimings {
 }
 
 /// Where the frames go.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Presentation {
     Offscreen {
         extent: vk::Extent2D,
     },
-    /// A window: its handles (which must outlive the renderer) and current size.
+    /// A window (the surface keeps it alive) and its current size.
     Window {
-        display: raw_window_handle::RawDisplayHandle,
-        window: raw_window_handle::RawWindowHandle,
+        window: std::sync::Arc<winit::window::Window>,
         size: vk::Extent2D,
     },
 }
@@ -146,8 +145,10 @@ impl Renderer {
     pub fn new(options: &RendererOptions, presentation: Presentation) -> Result<Self> {
         let surface_extensions = match &presentation {
             Presentation::Offscreen { .. } => Vec::new(),
-            Presentation::Window { display, .. } => {
-                let names = ash_window::enumerate_required_extensions(*display)
+            Presentation::Window { window, .. } => {
+                use raw_window_handle::HasDisplayHandle;
+                let display = window.display_handle().context("the window's display handle")?.as_raw();
+                let names = ash_window::enumerate_required_extensions(display)
                     .context("this window system has no Vulkan surface support")?;
                 // SAFETY: ash_window returns pointers to static NUL-terminated names.
                 names.iter().map(|&p| unsafe { std::ffi::CStr::from_ptr(p) }).collect()
@@ -157,10 +158,7 @@ impl Renderer {
             Arc::new(Instance::new(&InstanceOptions { validation: options.validation, surface_extensions })?);
         let surface = match &presentation {
             Presentation::Offscreen { .. } => None,
-            // SAFETY: the caller guarantees the window outlives the renderer.
-            Presentation::Window { display, window, .. } => {
-                Some(unsafe { Surface::new(&instance, *display, *window) }?)
-            }
+            Presentation::Window { window, .. } => Some(Surface::new(&instance, window.clone())?),
         };
         let candidates = device::enumerate(&instance)?;
         for d in &candidates {
@@ -168,7 +166,7 @@ impl Renderer {
         }
         let physical = device::choose(&candidates, options.device)?;
         log::info!("using vulkan device {physical}, chosen as {}", options.device);
-        let device = Device::new(instance, physical, surface.as_ref().map(|s| s.raw))?;
+        let device = Device::new(instance, physical, surface.as_ref().map(|s| s.raw()))?;
         Self::on_device(device, options, presentation, surface)
     }
 
@@ -296,7 +294,12 @@ impl Renderer {
             // SAFETY: the semaphore is unsignalled: the submission that waited on it last
             // has completed (fence waited above), or the acquire that used it failed.
             let acquired = unsafe {
-                ext.acquire_next_image(sc.raw, FENCE_TIMEOUT_NS, self.frames[fi].image_available.raw, vk::Fence::null())
+                ext.acquire_next_image(
+                    sc.raw(),
+                    FENCE_TIMEOUT_NS,
+                    self.frames[fi].image_available.raw(),
+                    vk::Fence::null(),
+                )
             };
             match acquired {
                 Ok((index, suboptimal)) => {
@@ -313,7 +316,7 @@ impl Renderer {
 
         let frame = &self.frames[fi];
         frame.fence.reset()?;
-        let d = &self.device.raw;
+        let d = &self.device.raw();
         let cmd = frame.cmd;
         // SAFETY: the fence wait above means the buffer's last submission completed.
         unsafe {
@@ -347,9 +350,9 @@ impl Renderer {
 
         let (color_image, color_view, depth_image, depth_view, extent, final_layout) = match &self.target {
             Target::Offscreen(t) => (
-                t.color.raw,
+                t.color.raw(),
                 t.color.view,
-                t.depth.raw,
+                t.depth.raw(),
                 t.depth.view,
                 t.color.extent,
                 vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
@@ -357,21 +360,24 @@ impl Renderer {
             Target::Window(w) => {
                 let sc = w.swapchain.as_ref().context("swapchain")?;
                 let i = image_index.context("image index")? as usize;
-                (sc.images[i], sc.views[i], sc.depth.raw, sc.depth.view, sc.extent, vk::ImageLayout::PRESENT_SRC_KHR)
+                (sc.images[i], sc.views[i], sc.depth.raw(), sc.depth.view, sc.extent, vk::ImageLayout::PRESENT_SRC_KHR)
             }
         };
         self.record_draw(cmd, camera, fi, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
         if let Some(ts) = &self.timestamps {
             ts.write(cmd, fi, timestamps::AFTER_DRAW, vk::PipelineStageFlags2::ALL_COMMANDS);
         }
-        let slot_buffer = self.slots.buffers[fi].raw;
-        release_to_external(
-            &self.device,
-            cmd,
-            slot_buffer,
-            vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
-            vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
-        );
+        let slot_buffer = self.slots.buffers[fi].raw();
+        // SAFETY: the frame's command buffer is recording; the slot buffer lives until the renderer idles.
+        unsafe {
+            release_to_external(
+                &self.device,
+                cmd,
+                slot_buffer,
+                vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT,
+                vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
+            )
+        };
         // SAFETY: recording.
         unsafe { d.end_command_buffer(cmd) }.context("vkEndCommandBuffer")?;
 
@@ -382,10 +388,10 @@ impl Renderer {
             let sc = w.swapchain.as_ref().context("swapchain")?;
             waits.push(
                 vk::SemaphoreSubmitInfo::default()
-                    .semaphore(frame.image_available.raw)
+                    .semaphore(frame.image_available.raw())
                     .stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT),
             );
-            let done = sc.render_finished[index as usize].raw;
+            let done = sc.render_finished[index as usize].raw();
             signals.push(
                 vk::SemaphoreSubmitInfo::default().semaphore(done).stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS),
             );
@@ -396,10 +402,13 @@ impl Renderer {
             .wait_semaphore_infos(&waits)
             .signal_semaphore_infos(&signals)
             .command_buffer_infos(&cmds);
+        let queue = self.device.queue();
         // SAFETY: the command buffer is executable; semaphores and fence are in the states
-        // the submission needs (fence reset above; binary semaphores pending a signal).
-        unsafe { d.queue_submit2(self.device.queue, &[submit], frame.fence.raw) }
+        // the submission needs (fence reset above; binary semaphores pending a signal); the
+        // queue is locked.
+        unsafe { d.queue_submit2(*queue, &[submit], frame.fence.raw()) }
             .context("vkQueueSubmit2 failed for a frame")?;
+        drop(queue);
         if let Some(source) = self.source.as_mut() {
             source.submitted(self.frame_index, fi)?;
         }
@@ -408,11 +417,13 @@ impl Renderer {
         if let (Target::Window(w), Some(index), Some(wait)) = (&mut self.target, image_index, present_wait) {
             let sc = w.swapchain.as_ref().context("swapchain")?;
             let ext = self.device.swapchain_ext.as_ref().context("swapchain extension")?;
-            let (swapchains, indices, waits) = ([sc.raw], [index], [wait]);
+            let (swapchains, indices, waits) = ([sc.raw()], [index], [wait]);
             let present =
                 vk::PresentInfoKHR::default().wait_semaphores(&waits).swapchains(&swapchains).image_indices(&indices);
-            // SAFETY: the image was acquired and the submission above signals `wait`.
-            match unsafe { ext.queue_present(self.device.queue, &present) } {
+            let queue = self.device.queue();
+            // SAFETY: the image was acquired and the submission above signals `wait`; the
+            // queue is locked.
+            match unsafe { ext.queue_present(*queue, &present) } {
                 Ok(suboptimal) => w.needs_rebuild |= suboptimal,
                 Err(vk::Result::ERROR_OUT_OF_DATE_KHR) => w.needs_rebuild = true,
                 Err(e) => return Err(e).context("vkQueuePresentKHR failed"),
@@ -451,7 +462,7 @@ impl Renderer {
         extent: vk::Extent2D,
         final_layout: vk::ImageLayout,
     ) {
-        let d = &self.device.raw;
+        let d = &self.device.raw();
         let to_attachment = [
             vk::ImageMemoryBarrier2::default()
                 .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
@@ -519,8 +530,8 @@ impl Renderer {
             d.cmd_set_viewport(cmd, 0, &[viewport]);
             d.cmd_set_scissor(cmd, 0, &[area]);
             d.cmd_push_constants(cmd, self.pipeline.layout, vk::ShaderStageFlags::VERTEX, 0, bytemuck::bytes_of(&push));
-            d.cmd_bind_vertex_buffers(cmd, 0, &[self.mesh.positions.raw, self.slots.buffers[slot].raw], &[0, 0]);
-            d.cmd_bind_index_buffer(cmd, self.mesh.indices.raw, 0, vk::IndexType::UINT32);
+            d.cmd_bind_vertex_buffers(cmd, 0, &[self.mesh.positions.raw(), self.slots.buffers[slot].raw()], &[0, 0]);
+            d.cmd_bind_index_buffer(cmd, self.mesh.indices.raw(), 0, vk::IndexType::UINT32);
             d.cmd_draw_indexed(cmd, self.mesh.index_count, 1, 0, 0, 0);
             d.cmd_end_rendering(cmd);
         }
@@ -559,33 +570,39 @@ impl Renderer {
             vk::BufferUsageFlags::TRANSFER_DST,
             "heights readback",
         )?;
-        let (src, dst) = (buffer.raw, readback.raw);
+        let (src, dst) = (buffer.raw(), readback.raw());
         let device = &self.device;
         self.pool.run_once("heights readback", |cmd| {
-            crate::interop::acquire_from_external(
-                device,
-                cmd,
-                src,
-                vk::PipelineStageFlags2::COPY,
-                vk::AccessFlags2::TRANSFER_READ,
-            );
+            // SAFETY: the one-time command buffer is recording; the slot buffer outlives its completion (run_once waits).
+            unsafe {
+                crate::interop::acquire_from_external(
+                    device,
+                    cmd,
+                    src,
+                    vk::PipelineStageFlags2::COPY,
+                    vk::AccessFlags2::TRANSFER_READ,
+                )
+            };
             // SAFETY: recording; both buffers hold `bytes` bytes.
             unsafe {
-                device.raw.cmd_copy_buffer(
+                device.raw().cmd_copy_buffer(
                     cmd,
                     src,
                     dst,
                     &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size: bytes }],
                 )
             };
-            release_to_external(device, cmd, src, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ);
+            // SAFETY: as above.
+            unsafe {
+                release_to_external(device, cmd, src, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ)
+            };
             let host = [vk::MemoryBarrier2::default()
                 .src_stage_mask(vk::PipelineStageFlags2::COPY)
                 .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
                 .dst_stage_mask(vk::PipelineStageFlags2::HOST)
                 .dst_access_mask(vk::AccessFlags2::HOST_READ)];
             // SAFETY: recording.
-            unsafe { device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&host)) };
+            unsafe { device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&host)) };
         })?;
         let bytes = readback.mapped_bytes()?;
         Ok(bytes.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
@@ -593,11 +610,11 @@ impl Renderer {
 
     /// `(errors, warnings)` reported by the validation layer so far.
     pub fn validation_counts(&self) -> (u32, u32) {
-        self.device.instance.validation_counts()
+        self.device.instance().validation_counts()
     }
 
     pub fn validation_enabled(&self) -> bool {
-        self.device.instance.validation_enabled()
+        self.device.instance().validation_enabled()
     }
 
     /// Name of the swapchain's present mode, or "offscreen".

@@ -49,7 +49,7 @@ impl GridPipeline {
             .size(std::mem::size_of::<GridPushConstants>() as u32)];
         let layout_info = vk::PipelineLayoutCreateInfo::default().push_constant_ranges(&push);
         // SAFETY: valid create info.
-        let layout = unsafe { device.raw.create_pipeline_layout(&layout_info, None) }
+        let layout = unsafe { device.raw().create_pipeline_layout(&layout_info, None) }
             .context("vkCreatePipelineLayout failed")?;
         let mut pipeline =
             Self { device: device.clone(), layout, fill: vk::Pipeline::null(), wireframe: None, color_format, _live };
@@ -68,11 +68,11 @@ impl Drop for GridPipeline {
     fn drop(&mut self) {
         // SAFETY: the owner waited for the GPU; null handles are ignored.
         unsafe {
-            self.device.raw.destroy_pipeline(self.fill, None);
+            self.device.raw().destroy_pipeline(self.fill, None);
             if let Some(w) = self.wireframe {
-                self.device.raw.destroy_pipeline(w, None);
+                self.device.raw().destroy_pipeline(w, None);
             }
-            self.device.raw.destroy_pipeline_layout(self.layout, None);
+            self.device.raw().destroy_pipeline_layout(self.layout, None);
         }
     }
 }
@@ -92,7 +92,7 @@ impl ShaderModule {
             ash::util::read_spv(&mut std::io::Cursor::new(spirv)).with_context(|| format!("{name}: not SPIR-V"))?;
         let info = vk::ShaderModuleCreateInfo::default().code(&words);
         // SAFETY: words is SPIR-V produced and validated by naga at build time.
-        let raw = unsafe { device.raw.create_shader_module(&info, None) }
+        let raw = unsafe { device.raw().create_shader_module(&info, None) }
             .with_context(|| format!("vkCreateShaderModule failed for {name}"))?;
         Ok(Self { device: device.clone(), raw, _live })
     }
@@ -101,7 +101,7 @@ impl ShaderModule {
 impl Drop for ShaderModule {
     fn drop(&mut self) {
         // SAFETY: modules may be destroyed once pipelines are created.
-        unsafe { self.device.raw.destroy_shader_module(self.raw, None) };
+        unsafe { self.device.raw().destroy_shader_module(self.raw, None) };
     }
 }
 
@@ -171,7 +171,7 @@ fn create(
         .push_next(&mut rendering);
     // SAFETY: every structure referenced lives until the call returns; dynamic rendering
     // is enabled on the device.
-    let pipelines = unsafe { device.raw.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None) }
+    let pipelines = unsafe { device.raw().create_graphics_pipelines(vk::PipelineCache::null(), &[info], None) }
         .map_err(|(_, e)| e)
         .with_context(|| format!("vkCreateGraphicsPipelines failed ({polygon_mode:?})"))?;
     Ok(pipelines[0])

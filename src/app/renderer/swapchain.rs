@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use ash::vk;
-use raw_window_handle::{RawDisplayHandle, RawWindowHandle};
 
 use super::image::{create_view, Image, DEPTH_FORMAT};
 use crate::vulkan::device::Device;
@@ -15,21 +14,42 @@ use crate::vulkan::sync::Semaphore;
 /// A `VkSurfaceKHR`. It must be dropped before the window it was made from.
 pub struct Surface {
     instance: Arc<Instance>,
-    pub raw: vk::SurfaceKHR,
+    raw: vk::SurfaceKHR,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
+    /// The window the surface presents to: it outlives the surface (dropped after Drop).
+    _window: Arc<winit::window::Window>,
 }
 
 impl Surface {
-    /// # Safety
-    /// The handles must be valid and the window must outlive the returned surface.
-    pub unsafe fn new(instance: &Arc<Instance>, display: RawDisplayHandle, window: RawWindowHandle) -> Result<Self> {
+    /// The Vulkan surface (valid while `self` lives).
+    pub fn raw(&self) -> vk::SurfaceKHR {
+        self.raw
+    }
+
+    /// A surface for `window`, which it keeps alive until the surface is destroyed. The
+    /// instance must have been created with the extensions
+    /// `ash_window::enumerate_required_extensions` names for the window's display
+    /// (checked).
+    pub fn new(instance: &Arc<Instance>, window: Arc<winit::window::Window>) -> Result<Self> {
+        use raw_window_handle::{HasDisplayHandle, HasWindowHandle};
         let _live = crate::vulkan::live::Tracked::new("Surface")?;
-        // SAFETY: forwarded from this function's contract; the instance was created with
-        // the extensions ash_window asked for.
-        let raw = unsafe { ash_window::create_surface(&instance.entry, &instance.raw, display, window, None) }
+        let display = window.display_handle().context("the window's display handle")?.as_raw();
+        let handle = window.window_handle().context("the window's handle")?.as_raw();
+        let required = ash_window::enumerate_required_extensions(display)
+            .context("this window system has no Vulkan surface support")?;
+        // SAFETY: ash_window returns pointers to static NUL-terminated names.
+        let required: Vec<&std::ffi::CStr> = required.iter().map(|&p| unsafe { std::ffi::CStr::from_ptr(p) }).collect();
+        anyhow::ensure!(
+            instance.has_surface_extensions(&required),
+            "the Vulkan instance was created without the window's surface extensions {required:?}"
+        );
+        // SAFETY: the handles come from a live window, which the surface holds (field
+        // `window`, dropped after Drop has destroyed the surface); the instance has the
+        // surface extensions for this display (checked above).
+        let raw = unsafe { ash_window::create_surface(instance.entry(), instance.raw(), display, handle, None) }
             .context("vkCreate*SurfaceKHR failed for the window")?;
-        Ok(Self { instance: instance.clone(), raw, _live })
+        Ok(Self { instance: instance.clone(), raw, _live, _window: window })
     }
 }
 
@@ -46,7 +66,7 @@ impl Drop for Surface {
 /// frame's submission signals and the present waits on.
 pub struct Swapchain {
     device: Arc<Device>,
-    pub raw: vk::SwapchainKHR,
+    raw: vk::SwapchainKHR,
     pub images: Vec<vk::Image>,
     pub views: Vec<vk::ImageView>,
     /// Signalled by the frame's submit, waited on by vkQueuePresentKHR; one per image,
@@ -61,6 +81,11 @@ pub struct Swapchain {
 }
 
 impl Swapchain {
+    /// The Vulkan swapchain (valid while `self` lives).
+    pub fn raw(&self) -> vk::SwapchainKHR {
+        self.raw
+    }
+
     /// Creates a swapchain for `surface` of about `window_size`, replacing `old` if given.
     pub fn new(
         device: &Arc<Device>,
@@ -70,7 +95,7 @@ impl Swapchain {
         old: Option<&Swapchain>,
     ) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("Swapchain")?;
-        let ext = device.instance.surface_ext.as_ref().context("instance has no surface extension")?;
+        let ext = device.instance().surface_ext.as_ref().context("instance has no surface extension")?;
         let swapchain_ext = device.swapchain_ext.as_ref().context("device has no swapchain extension")?;
         let pd = device.physical.raw;
         // SAFETY (three queries): surface and pd belong to this instance.
@@ -166,7 +191,7 @@ impl Drop for Swapchain {
         // SAFETY: the owner waited for the device; views belong to this swapchain's images.
         unsafe {
             for &view in &self.views {
-                self.device.raw.destroy_image_view(view, None);
+                self.device.raw().destroy_image_view(view, None);
             }
             if let Some(ext) = &self.device.swapchain_ext {
                 ext.destroy_swapchain(self.raw, None);

@@ -95,7 +95,7 @@ impl OffscreenTarget {
         let bytes = u64::from(extent.width) * u64::from(extent.height) * 4;
         let mut readback =
             Buffer::host_visible(device, bytes, vk::BufferUsageFlags::TRANSFER_DST, "screenshot readback")?;
-        let image = self.color.raw;
+        let image = self.color.raw();
         pool.run_once("screenshot readback", |cmd| {
             let to_src = [vk::ImageMemoryBarrier2::default()
                 .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
@@ -130,15 +130,15 @@ impl OffscreenTarget {
                 .dst_access_mask(vk::AccessFlags2::HOST_READ)];
             // SAFETY: recording; image and buffer are alive, sizes match.
             unsafe {
-                device.raw.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_src));
-                device.raw.cmd_copy_image_to_buffer(
+                device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_src));
+                device.raw().cmd_copy_image_to_buffer(
                     cmd,
                     image,
                     vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
-                    readback.raw,
+                    readback.raw(),
                     &region,
                 );
-                device.raw.cmd_pipeline_barrier2(
+                device.raw().cmd_pipeline_barrier2(
                     cmd,
                     &vk::DependencyInfo::default().image_memory_barriers(&back).memory_barriers(&host),
                 );

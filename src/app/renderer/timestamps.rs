@@ -36,7 +36,8 @@ impl TimestampPool {
     pub fn new(device: &Arc<Device>, frames: u32) -> Result<Option<Self>> {
         let _live = crate::vulkan::live::Tracked::new("TimestampPool")?;
         // SAFETY: the physical device belongs to this instance.
-        let families = unsafe { device.instance.raw.get_physical_device_queue_family_properties(device.physical.raw) };
+        let families =
+            unsafe { device.instance().raw().get_physical_device_queue_family_properties(device.physical.raw) };
         let bits = families.get(device.queue_family as usize).map_or(0, |f| f.timestamp_valid_bits);
         if bits == 0 || device.limits.timestamp_period <= 0.0 {
             log::warn!("{}: the queue cannot write timestamps; GPU stage times unavailable", device.physical.name);
@@ -45,7 +46,7 @@ impl TimestampPool {
         let info =
             vk::QueryPoolCreateInfo::default().query_type(vk::QueryType::TIMESTAMP).query_count(frames * PER_FRAME);
         // SAFETY: valid create info on a live device.
-        let raw = unsafe { device.raw.create_query_pool(&info, None) }.context("vkCreateQueryPool (timestamps)")?;
+        let raw = unsafe { device.raw().create_query_pool(&info, None) }.context("vkCreateQueryPool (timestamps)")?;
         let valid_mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
         Ok(Some(Self {
             _live,
@@ -60,13 +61,13 @@ impl TimestampPool {
     /// Records the reset of frame slot `frame`'s queries (at the start of its command buffer).
     pub fn reset(&self, cmd: vk::CommandBuffer, frame: usize) {
         // SAFETY: cmd is recording outside a render pass; the range is in the pool.
-        unsafe { self.device.raw.cmd_reset_query_pool(cmd, self.raw, frame as u32 * PER_FRAME, PER_FRAME) };
+        unsafe { self.device.raw().cmd_reset_query_pool(cmd, self.raw, frame as u32 * PER_FRAME, PER_FRAME) };
     }
 
     /// Records timestamp `index` of frame slot `frame` after `stage` completes.
     pub fn write(&self, cmd: vk::CommandBuffer, frame: usize, index: u32, stage: vk::PipelineStageFlags2) {
         // SAFETY: cmd is recording; the query was reset earlier in the same buffer.
-        unsafe { self.device.raw.cmd_write_timestamp2(cmd, stage, self.raw, frame as u32 * PER_FRAME + index) };
+        unsafe { self.device.raw().cmd_write_timestamp2(cmd, stage, self.raw, frame as u32 * PER_FRAME + index) };
     }
 
     /// Milliseconds between timestamps `from` and `to` of frame slot `frame`, whose
@@ -76,7 +77,7 @@ impl TimestampPool {
         let mut data = [[0u64; 2]; PER_FRAME as usize];
         // SAFETY: the queries of this frame slot were written by a completed submission.
         let got = unsafe {
-            self.device.raw.get_query_pool_results(
+            self.device.raw().get_query_pool_results(
                 self.raw,
                 frame as u32 * PER_FRAME,
                 &mut data,
@@ -99,6 +100,6 @@ impl TimestampPool {
 impl Drop for TimestampPool {
     fn drop(&mut self) {
         // SAFETY: the owner waited for the device before dropping.
-        unsafe { self.device.raw.destroy_query_pool(self.raw, None) };
+        unsafe { self.device.raw().destroy_query_pool(self.raw, None) };
     }
 }
