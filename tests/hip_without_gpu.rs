@@ -11,7 +11,7 @@ fn missing_hip_runtime_is_explained() {
         .env("HIP_RUNTIME_LIBRARY", "/nonexistent/libamdhip64.so")
         .output()
         .expect("runs");
-    assert_clean_failure(&out, "the HIP heights need the HIP runtime");
+    assert_clean_failure(&out, "HIP needs its runtime library");
     assert!(stderr(&out).contains("/nonexistent/libamdhip64.so"), "names what it tried:\n{}", stderr(&out));
 }
 
@@ -20,7 +20,7 @@ fn hip_heights_give_the_outcome_this_machine_must_give() {
     let out = run_demo(&["--headless", "--heights", "hip", "--grid", "64x64", "--frames", "2", "--verify"]);
     match hip_here() {
         HipHere::NoRuntime(why) => {
-            assert_clean_failure(&out, "the HIP heights need the HIP runtime");
+            assert_clean_failure(&out, "HIP needs its runtime library");
             eprintln!("no HIP runtime here ({why}): checked the message for that case");
         }
         HipHere::NoDevice => {

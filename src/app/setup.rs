@@ -11,7 +11,7 @@
 //! HIP is opened before Vulkan so that Vulkan can pick the same GPU. An explicit
 //! `--heights hip|vulkan|cpu` is tried alone and fails loudly.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::app::cli::{Cli, HeightsSource, SyncArg};
 use crate::app::heights::cpu::CpuHeights;
@@ -62,7 +62,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     let auto = cli.heights == HeightsSource::Auto;
     let mut passed_over = PassedOver::default();
     let hip = match cli.heights {
-        HeightsSource::Hip => Some(open_hip(cli)?),
+        HeightsSource::Hip => Some(open_hip(cli).context("--heights hip (--heights vulkan and cpu run without HIP)")?),
         HeightsSource::Auto => open_hip(cli).map_err(|e| passed_over.add("hip", &e)).ok(),
         HeightsSource::Vulkan | HeightsSource::Cpu => None,
     };

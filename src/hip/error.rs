@@ -78,8 +78,7 @@ impl fmt::Display for LoadError {
             "On AMD GPUs, install ROCm's HIP runtime (libamdhip64, e.g. the `hip-runtime-amd` \
              or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build with the CUDA toolkit's \
              nvcc on the PATH, or put the HIP-on-CUDA shim beside the binary with \
-             `scripts/build-nvidia.sh DIR-OF-THE-BINARY` ({} names a runtime explicitly). \
-             Without HIP, `--heights vulkan` runs on any Vulkan device.",
+             `scripts/build-nvidia.sh DIR-OF-THE-BINARY` ({} names a runtime explicitly).",
             ffi::LIBRARY_ENV
         )
     }
@@ -119,6 +118,5 @@ mod tests {
         assert!(text.contains("ROCm"));
         assert!(text.contains("scripts/build-nvidia.sh"));
         assert!(text.contains("HIP_RUNTIME_LIBRARY"));
-        assert!(text.contains("--heights vulkan"));
     }
 }

@@ -26,7 +26,7 @@ impl HipSetup {
     /// Loads the HIP runtime and picks HIP device 0 (`HIP_VISIBLE_DEVICES` /
     /// `CUDA_VISIBLE_DEVICES` choose which GPU that is).
     pub fn open() -> Result<Self> {
-        let hip = hip::Hip::load().map_err(|e| anyhow!("the HIP heights need the HIP runtime: {e}"))?;
+        let hip = hip::Hip::load().map_err(|e| anyhow!("HIP needs its runtime library: {e}"))?;
         let devices = hip.devices().map_err(|e| {
             let hint = if e.is_no_device() && !hip.is_nvidia_shim() {
                 format!(
@@ -37,12 +37,9 @@ impl HipSetup {
             } else {
                 String::new()
             };
-            anyhow!(
-                "HIP found no usable GPU ({e}). The HIP heights need an AMD GPU with ROCm or an NVIDIA GPU with \
-                 CUDA; --heights vulkan and --heights cpu run on any Vulkan device.{hint}"
-            )
+            anyhow!("HIP found no usable GPU ({e}). HIP needs an AMD GPU with ROCm or an NVIDIA GPU with CUDA.{hint}")
         })?;
-        let device = devices.into_iter().next().context("HIP reports no devices; --heights vulkan runs without HIP")?;
+        let device = devices.into_iter().next().context("HIP reports no devices")?;
         hip.set_device(device.ordinal).with_context(|| format!("hipSetDevice({})", device.ordinal))?;
         log::info!(
             "hip runtime {} (version {}, driver {})",

@@ -43,17 +43,40 @@ impl CommandPool {
     /// Records commands with `record`, submits them and waits for them to finish.
     /// For set-up work (uploads, readbacks) outside the frame loop.
     pub fn run_once(&self, what: &str, record: impl FnOnce(vk::CommandBuffer)) -> Result<()> {
+        // SAFETY: no semaphores.
+        unsafe { self.run_once_with(what, &[], &[], record) }
+    }
+
+    /// As [`CommandPool::run_once`], with semaphores the submission waits on (`waits`:
+    /// e.g. a timeline value another API signals) and signals.
+    ///
+    /// # Safety
+    /// Every semaphore is a live semaphore of this device, in a state the submission may
+    /// use (a binary semaphore waited on has a signal pending), and a waited-for value is
+    /// signalled eventually (else this call blocks until the device is lost).
+    pub unsafe fn run_once_with(
+        &self,
+        what: &str,
+        waits: &[vk::SemaphoreSubmitInfo<'_>],
+        signals: &[vk::SemaphoreSubmitInfo<'_>],
+        record: impl FnOnce(vk::CommandBuffer),
+    ) -> Result<()> {
         let cmd = self.allocate(1)?[0];
-        let result = self.submit_and_wait(cmd, what, record);
+        // SAFETY: the semaphores are the caller's contract.
+        let result = unsafe { self.submit_and_wait(cmd, what, waits, signals, record) };
         // SAFETY: the submission finished (or never started), so the buffer is idle.
         unsafe { self.device.raw().free_command_buffers(self.raw(), &[cmd]) };
         result
     }
 
-    fn submit_and_wait(
+    /// # Safety
+    /// As for [`CommandPool::run_once_with`].
+    unsafe fn submit_and_wait(
         &self,
         cmd: vk::CommandBuffer,
         what: &str,
+        waits: &[vk::SemaphoreSubmitInfo<'_>],
+        signals: &[vk::SemaphoreSubmitInfo<'_>],
         record: impl FnOnce(vk::CommandBuffer),
     ) -> Result<()> {
         let d = &self.device.raw();
@@ -65,9 +88,13 @@ impl CommandPool {
         unsafe { d.end_command_buffer(cmd) }.with_context(|| format!("vkEndCommandBuffer ({what})"))?;
         let fence = Fence::new(&self.device, false)?;
         let cmds = [vk::CommandBufferSubmitInfo::default().command_buffer(cmd)];
-        let submit = vk::SubmitInfo2::default().command_buffer_infos(&cmds);
+        let submit = vk::SubmitInfo2::default()
+            .wait_semaphore_infos(waits)
+            .signal_semaphore_infos(signals)
+            .command_buffer_infos(&cmds);
         let queue = self.device.queue();
-        // SAFETY: cmd is executable; the fence is unsignalled; the queue is locked.
+        // SAFETY: cmd is executable; the fence is unsignalled; the queue is locked; the
+        // semaphores are the caller's contract.
         unsafe { d.queue_submit2(*queue, &[submit], fence.raw()) }
             .with_context(|| format!("vkQueueSubmit2 ({what})"))?;
         drop(queue);
