@@ -4,9 +4,11 @@
 # tool's `carry`. Then, on the device: `bash scripts/gpu-run.sh [verify|bench|...]`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release
+cargo build --release --bins --examples
 rm -rf .gpu && mkdir -p .gpu
 cp target/release/hip-vulkan-sinewave .gpu/
+# The two interop examples (gpu-run.sh examples); they find the shim and kernel beside them.
+cp target/release/examples/headless_interop target/release/examples/raw_interop .gpu/
 # The lifetimes test binary, for `gpu-run.sh lifetimes` (the HIP leak test needs a GPU).
 test_bin=$(cargo test --release --test lifetimes --no-run --message-format=json 2>/dev/null \
   | grep -o '"executable":"[^"]*lifetimes[^"]*"' | cut -d'"' -f4 | tail -1)

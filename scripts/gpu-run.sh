@@ -5,6 +5,8 @@
 # Output files go to $OUT (the device tool returns them).
 #   bash scripts/gpu-run.sh verify   # every sync strategy, validation on, --verify
 #   bash scripts/gpu-run.sh bench    # the benchmark table and benchmarks/h100.json
+#   bash scripts/gpu-run.sh examples # the two interop examples
+#   bash scripts/gpu-run.sh lifetimes  # the HIP leak test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -71,6 +73,15 @@ case "$what" in
     done
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
+    exit $status
+    ;;
+  examples)
+    # examples/headless_interop.rs (the library) and examples/raw_interop.rs (ash + raw HIP).
+    status=0
+    for example in headless_interop raw_interop; do
+      echo "=== $example"
+      .gpu/$example 2>&1 | tee "$OUT/example-$example.log" || { echo "=== $example: FAILED"; status=1; }
+    done
     exit $status
     ;;
   lifetimes)

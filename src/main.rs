@@ -62,6 +62,9 @@ fn main() -> ExitCode {
 fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
     use hip_vulkan_sinewave::app::bench;
     let plan = bench::BenchPlan {
+        kernel: cli.kernel.clone(),
+        validation: cli.validation,
+        device: cli.device,
         modes: cli.bench_modes.clone(),
         grids: cli.bench_grids.clone(),
         frames_in_flight: cli.bench_frames_in_flight.clone(),
@@ -71,7 +74,7 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
         max_seconds: cli.bench_seconds,
         size: ash::vk::Extent2D { width: cli.bench_size.width, height: cli.bench_size.height },
     };
-    let (records, kernel) = bench::run(cli, &plan)?;
+    let (records, kernel) = bench::run(&plan)?;
     println!("{}", bench::table(&records, kernel.as_ref()));
     if let Some(signal) = hip_vulkan_sinewave::app::interrupt::pending() {
         println!(

@@ -15,7 +15,6 @@ use ash::vk;
 use serde::Serialize;
 
 use crate::app::camera::OrbitCamera;
-use crate::app::cli::Cli;
 use crate::app::heights::hip_copy::HipCopyHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
 use crate::app::kernel_files::KernelImage;
@@ -110,6 +109,12 @@ pub struct KernelRecord {
 /// Everything `--bench` was asked for.
 #[derive(Clone, Debug)]
 pub struct BenchPlan {
+    /// `--kernel FILE`, if given.
+    pub kernel: Option<std::path::PathBuf>,
+    /// The Khronos validation layer on (`--validation`).
+    pub validation: bool,
+    /// `--device N`, if given.
+    pub device: Option<usize>,
     pub modes: Vec<BenchMode>,
     pub grids: Vec<u32>,
     pub frames_in_flight: Vec<u32>,
@@ -140,9 +145,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Runs the whole plan; returns per-configuration records and the kernel record.
-pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
+pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
     let hip = if plan.modes.iter().any(|m| m.needs_hip()) {
-        let explicit = cli.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
+        let explicit = plan.kernel.as_deref().map(KernelImage::from_cli).transpose()?;
         let setup = HipSetup::open()?;
         let kernel = crate::app::kernel_files::find_and_load(&setup, explicit)?;
         Some((setup, kernel))
@@ -165,8 +170,8 @@ pub fn run(cli: &Cli, plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRec
     for (i, &(mode, grid, k, run_ahead)) in configs.iter().enumerate() {
         let label = format!("[{}/{}] {mode:?} {grid}² K={k} run-ahead {run_ahead}", i + 1, configs.len());
         let config = Config { mode, grid, k, run_ahead };
-        let record = run_one(cli, plan, hip.as_ref(), config, &label, &mut shared)
-            .with_context(|| format!("benchmark {label}"))?;
+        let record =
+            run_one(plan, hip.as_ref(), config, &label, &mut shared).with_context(|| format!("benchmark {label}"))?;
         let Some(record) = record else {
             eprintln!();
             log::warn!("interrupted during {label}: it is left out; {} configurations finished", records.len());
@@ -199,7 +204,6 @@ struct Config {
 }
 
 fn run_one(
-    cli: &Cli,
     plan: &BenchPlan,
     hip: Option<&(HipSetup, hip::Function)>,
     Config { mode, grid, k, run_ahead }: Config,
@@ -210,8 +214,8 @@ fn run_one(
         grid_width: grid,
         grid_height: grid,
         frames_in_flight: k,
-        validation: cli.validation,
-        device: match (hip, cli.device) {
+        validation: plan.validation,
+        device: match (hip, plan.device) {
             (_, Some(i)) => DeviceSelection::Index(i),
             (Some((setup, _)), None) => setup.vulkan_selection(None),
             (None, None) => DeviceSelection::Best,

@@ -128,6 +128,19 @@ impl From<SyncArg> for SyncRequest {
     }
 }
 
+impl PresentMode {
+    /// The Vulkan present mode.
+    pub fn to_vulkan(self) -> ash::vk::PresentModeKHR {
+        use ash::vk::PresentModeKHR as P;
+        match self {
+            PresentMode::Fifo => P::FIFO,
+            PresentMode::FifoRelaxed => P::FIFO_RELAXED,
+            PresentMode::Mailbox => P::MAILBOX,
+            PresentMode::Immediate => P::IMMEDIATE,
+        }
+    }
+}
+
 /// Who writes the heights every frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HeightsSource {

@@ -76,7 +76,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             (None, Some(i)) => DeviceSelection::Index(i),
             (None, None) => DeviceSelection::Best,
         },
-        present_mode: crate::app::renderer::swapchain::present_mode_from_cli(cli.present_mode),
+        present_mode: cli.present_mode.to_vulkan(),
         gpu_timing: false,
     };
     let (mut renderer, hip) = match Renderer::new(&options, presentation.clone()) {

@@ -223,17 +223,6 @@ fn choose_extent(caps: &vk::SurfaceCapabilitiesKHR, window: vk::Extent2D) -> vk:
     }
 }
 
-/// The Vulkan present mode for the CLI's choice.
-pub fn present_mode_from_cli(mode: crate::app::cli::PresentMode) -> vk::PresentModeKHR {
-    use crate::app::cli::PresentMode as P;
-    match mode {
-        P::Fifo => vk::PresentModeKHR::FIFO,
-        P::FifoRelaxed => vk::PresentModeKHR::FIFO_RELAXED,
-        P::Mailbox => vk::PresentModeKHR::MAILBOX,
-        P::Immediate => vk::PresentModeKHR::IMMEDIATE,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
