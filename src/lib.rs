@@ -13,7 +13,7 @@
 //! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, commands, fences, export and import of memory and semaphores | — |
 //! | reference | [`sinewave`] | the height formula on the CPU, in `f64`, to check what the GPU wrote | — |
 //! | interop | [`interop`] | the seam: exportable height slots, ownership barriers, the sync strategies and their per-frame plans, the HIP height source | [`hip`], [`vulkan`], [`sinewave`] |
-//! | app (feature `app`) | [`app`] | the command line, window, renderer, offscreen runs, benchmark and chart | all of the above |
+//! | app (feature `app`) | `app` | the command line, window, renderer, offscreen runs, benchmark and chart | all of the above |
 //!
 //! Each layer uses only the layers above it in the table. `cargo build
 //! --no-default-features --lib` builds the first four alone, without the app's
@@ -22,8 +22,10 @@
 //! the library, and in one file with ash and the raw HIP functions only.
 
 #![warn(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "app")]
+#[allow(missing_docs)] // the demo application: documented per module, not per item
 pub mod app;
 pub mod hip;
 pub mod interop;

@@ -1,6 +1,7 @@
-//! The HIP kernel as a height source: `kernels/sinewave.hip`, compiled at build time
-//! (or loaded with `--kernel`), writes each slot through its imported device pointer;
-//! a [`SyncStrategy`] hands the slot between the APIs.
+//! The HIP kernel as a height source: `kernels/sinewave.hip` (compiled at build time, or
+//! loaded from a file) writes each slot through its imported device pointer, and each
+//! frame's [`FramePlan`] says how the slot is handed between the APIs. [`HipSetup`] opens
+//! HIP on its first GPU, before Vulkan, so that Vulkan can pick the same one.
 
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -18,7 +19,9 @@ use crate::vulkan::{Device, DeviceSelection, PciAddress};
 
 /// HIP, opened before Vulkan so that Vulkan can pick the same GPU.
 pub struct HipSetup {
+    /// The loaded runtime, its current device set on this thread.
     pub hip: hip::Hip,
+    /// What HIP reports about the device in use.
     pub device: hip::DeviceInfo,
 }
 
@@ -157,13 +160,16 @@ pub struct HipHeights {
 
 /// Timing events recorded around one slot's kernel.
 pub struct KernelEvents {
+    /// Recorded before the kernel.
     pub start: hip::Event,
+    /// Recorded after the kernel.
     pub end: hip::Event,
     /// Recorded at least once (elapsed time is undefined before).
     pub recorded: bool,
 }
 
 impl KernelEvents {
+    /// Two timing events, not yet recorded.
     pub fn new(hip: &hip::Hip) -> Result<Self> {
         Ok(Self { start: hip::Event::new(hip, true)?, end: hip::Event::new(hip, true)?, recorded: false })
     }
@@ -179,8 +185,8 @@ impl KernelEvents {
 }
 
 impl HipHeights {
-    /// Imports the height slots and sets up the sync strategy; `function` is the kernel
-    /// ([`HipSetup::load_kernel`]).
+    /// Imports the height slots and sets up the sync strategy `request` resolves to;
+    /// `function` is the sinewave kernel, loaded on `setup`'s GPU.
     pub fn new(
         setup: &HipSetup,
         device: &Arc<Device>,

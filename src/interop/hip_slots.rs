@@ -12,6 +12,7 @@ use crate::hip;
 /// external-memory import, so dropping it frees the pointer, then destroys the import;
 /// the Vulkan memory itself is freed later by [`HeightSlots`].
 pub struct HipSlots {
+    /// Slot `i`'s device pointer at index `i`.
     pub mapped: Vec<hip::MappedBuffer>,
 }
 

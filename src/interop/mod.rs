@@ -20,22 +20,27 @@
 //! 4. **Export and import semaphores.** Timeline or binary semaphores created with
 //!    `VkExportSemaphoreCreateInfo(OPAQUE_FD)`, `vkGetSemaphoreFdKHR`,
 //!    `hipImportExternalSemaphore`: [`crate::vulkan::export::ExportableSemaphore`],
-//!    [`sync::timeline::TimelineSync::new`], [`sync::binary::BinarySync::new`].
-//! 5. **HIP waits until Vulkan is done with the buffer.** `hipWaitExternalSemaphoresAsync`:
-//!    [`sync::SyncStrategy::before_write`].
+//!    [`sync::timeline::TimelineSemaphores::new`], [`sync::binary::BinarySemaphores::new`].
+//!    Which semaphore each frame waits on and signals, with which value, is the frame's
+//!    plan: [`sync::plan::plan`], plain data.
+//! 5. **HIP waits until Vulkan is done with the buffer.** `hipWaitExternalSemaphoresAsync`
+//!    for the plan's `hip_waits`: [`hip_heights::HipHeights`] (`produce`).
 //! 6. **Launch the kernel.** `hipModuleLaunchKernel` on the mapped pointer:
-//!    `HipHeights::produce` in [`crate::interop::source::hip`].
+//!    [`hip_heights::launch_sinewave`].
 //! 7. **HIP signals that the heights are ready; Vulkan waits for it.**
-//!    `hipSignalExternalSemaphoresAsync`, and the semaphore in the frame's
-//!    `vkQueueSubmit2` wait list: [`sync::SyncStrategy::after_write`]; the buffer is
-//!    acquired from `VK_QUEUE_FAMILY_EXTERNAL` ([`acquire_from_external`]) before vertex
-//!    input reads it and released after the draw ([`release_to_external`]).
+//!    `hipSignalExternalSemaphoresAsync` for the plan's `hip_signals`, and its
+//!    `vulkan_waits` in the frame's `vkQueueSubmit2` ([`sync::plan::FramePlan::vulkan_submit_infos`]);
+//!    the buffer is acquired from `VK_QUEUE_FAMILY_EXTERNAL` ([`acquire_from_external`])
+//!    before vertex input reads it and released after the draw ([`release_to_external`]).
 //! 8. **Destroy, in order.** Both APIs idle, then the HIP semaphore imports, the mapped
 //!    pointers and memory imports, then the Vulkan semaphores and memory: the field order of
 //!    `HipHeights` and `Renderer` (see `docs/ARCHITECTURE.md`).
 //!
 //! Where the runtime cannot import semaphores (HIP on AMD/Linux), steps 4, 5 and 7 become
-//! the `host` strategy: a HIP event the CPU waits on, and the frame fence.
+//! the `host` strategy: the CPU waits for the HIP stream before submitting, and the frame
+//! fence before HIP reuses a slot.
+//!
+//! `examples/headless_interop.rs` walks these steps in one file.
 //!
 //! ## Slots
 //!
@@ -71,12 +76,16 @@ pub const HEIGHT_BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from
 
 /// The `K` exportable height buffers, `width × height` `f32` each.
 pub struct HeightSlots {
+    /// The `K` buffers, slot `i` at index `i`.
     pub buffers: Vec<ExportableBuffer>,
+    /// Grid width (heights per row).
     pub width: u32,
+    /// Grid height (rows).
     pub height: u32,
 }
 
 impl HeightSlots {
+    /// Creates `count` exportable buffers of `width × height` `f32` on `device`.
     pub fn new(device: &Arc<Device>, width: u32, height: u32, count: u32) -> Result<Self> {
         let bytes = u64::from(width) * u64::from(height) * 4;
         let buffers = (0..count)
@@ -92,10 +101,12 @@ impl HeightSlots {
         Ok(Self { buffers, width, height })
     }
 
+    /// Number of slots (`K`).
     pub fn len(&self) -> usize {
         self.buffers.len()
     }
 
+    /// Whether there are no slots.
     pub fn is_empty(&self) -> bool {
         self.buffers.is_empty()
     }

@@ -1,6 +1,6 @@
 //! Who writes the heights: the seam every height producer plugs into.
 //!
-//! The renderer calls [`HeightSource::produce`] once per frame, after the frame's fence
+//! The renderer (the app's, or an engine's) calls [`HeightSource::produce`] once per frame, after the frame's fence
 //! says the slot's previous draw has finished on the Vulkan side, with the frame's command
 //! buffer open. The source writes (or arranges for someone to write) the heights of
 //! `slot` at `time`, records whatever Vulkan commands that takes, and ends with the slot
@@ -15,11 +15,14 @@ use crate::interop::HeightSlots;
 /// Semaphores the frame's `vkQueueSubmit2` waits on and signals besides the renderer's own.
 #[derive(Default)]
 pub struct SubmitSync {
+    /// Waited on before the frame's commands (at the stage each names).
     pub waits: Vec<vk::SemaphoreSubmitInfo<'static>>,
+    /// Signalled once the frame's commands are done.
     pub signals: Vec<vk::SemaphoreSubmitInfo<'static>>,
 }
 
 impl SubmitSync {
+    /// Empties both lists (reused every frame).
     pub fn clear(&mut self) {
         self.waits.clear();
         self.signals.clear();
@@ -42,11 +45,13 @@ pub struct FrameHeights<'a> {
     pub time_step: Option<f64>,
     /// The frame's command buffer, recording, before the draw.
     pub cmd: vk::CommandBuffer,
+    /// The height slots.
     pub slots: &'a HeightSlots,
 }
 
-/// A producer of heights. Implementations: [`cpu::CpuHeights`] (reference, staging
-/// upload), the HIP kernel (`crate::interop::source::hip`, zero-copy).
+/// A producer of heights. Implementations: the HIP kernel
+/// ([`crate::interop::hip_heights::HipHeights`], zero-copy); in the app, the CPU
+/// reference through a staging upload, a Vulkan compute shader, and HIP through host memory.
 pub trait HeightSource {
     /// Short name for logs and window titles.
     fn name(&self) -> &str;

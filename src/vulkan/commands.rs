@@ -22,6 +22,7 @@ impl CommandPool {
         self.raw
     }
 
+    /// A pool on the device's queue family.
     pub fn new(device: &Arc<Device>, flags: vk::CommandPoolCreateFlags) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("CommandPool")?;
         let info = vk::CommandPoolCreateInfo::default().queue_family_index(device.queue_family).flags(flags);

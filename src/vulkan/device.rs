@@ -18,8 +18,11 @@ const REQUIRED_EXTENSIONS: &[&CStr] = &[ash::khr::external_memory_fd::NAME];
 /// PCI location of a device, used to match Vulkan and HIP devices when UUIDs differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PciAddress {
+    /// PCI domain.
     pub domain: u32,
+    /// PCI bus.
     pub bus: u32,
+    /// PCI device.
     pub device: u32,
 }
 
@@ -32,17 +35,27 @@ impl fmt::Display for PciAddress {
 /// What the log and the device choice need to know about one physical device.
 #[derive(Clone, Debug)]
 pub struct PhysicalDeviceInfo {
+    /// Index in `vkEnumeratePhysicalDevices` order (what `--device` takes).
     pub index: usize,
+    /// The handle (valid while the instance lives).
     pub raw: vk::PhysicalDevice,
+    /// `deviceName`.
     pub name: String,
+    /// Discrete, integrated, virtual or CPU.
     pub kind: vk::PhysicalDeviceType,
+    /// The Vulkan version the driver supports.
     pub api_version: u32,
+    /// Driver name and version, as the driver reports them.
     pub driver: String,
+    /// `deviceUUID` (equals CUDA's device UUID on NVIDIA).
     pub uuid: [u8; 16],
+    /// PCI address, with `VK_EXT_pci_bus_info`.
     pub pci: Option<PciAddress>,
     /// Device extensions the demo needs that this device lacks (empty: usable).
     pub missing_extensions: Vec<String>,
+    /// `VK_KHR_external_semaphore_fd` is available.
     pub has_external_semaphore_fd: bool,
+    /// `VK_EXT_pci_bus_info` is available.
     pub has_pci_bus_info: bool,
     /// `VK_EXT_memory_budget`: the process's use of each heap can be read.
     pub has_memory_budget: bool,
@@ -141,7 +154,12 @@ pub enum DeviceSelection {
     /// This index of the enumeration (`--device N`).
     Index(usize),
     /// The device with this identity (the HIP device): UUID first, PCI address second.
-    Identity { uuid: [u8; 16], pci: Option<PciAddress> },
+    Identity {
+        /// Vulkan `deviceUUID` to match (HIP's device UUID).
+        uuid: [u8; 16],
+        /// PCI address to match when no UUID does (AMD).
+        pci: Option<PciAddress>,
+    },
 }
 
 impl fmt::Display for DeviceSelection {
@@ -227,16 +245,23 @@ pub fn choose(candidates: &[PhysicalDeviceInfo], selection: DeviceSelection) -> 
 /// instance it holds) outlives them all.
 pub struct Device {
     instance: Arc<Instance>,
+    /// What the physical device is.
     pub physical: PhysicalDeviceInfo,
     raw: ash::Device,
+    /// The family of the one queue (graphics and compute, and present when asked).
     pub queue_family: u32,
     /// The one queue, behind a lock: Vulkan requires submissions, presents and
     /// `vkDeviceWaitIdle` to be externally synchronised ([`Device::queue`]).
     queue: std::sync::Mutex<vk::Queue>,
+    /// Memory types and heaps.
     pub memory_properties: vk::PhysicalDeviceMemoryProperties,
+    /// Device limits.
     pub limits: vk::PhysicalDeviceLimits,
+    /// `VK_KHR_external_memory_fd` functions.
     pub external_memory_fd: ash::khr::external_memory_fd::Device,
+    /// `VK_KHR_external_semaphore_fd` functions, when the device has the extension.
     pub external_semaphore_fd: Option<ash::khr::external_semaphore_fd::Device>,
+    /// `VK_KHR_swapchain` functions, when the device was made for a surface.
     pub swapchain_ext: Option<ash::khr::swapchain::Device>,
     /// `fillModeNonSolid` is enabled: wireframe drawing is possible.
     pub wireframe_supported: bool,

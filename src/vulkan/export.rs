@@ -249,7 +249,9 @@ impl Drop for ImportedBuffer {
 /// Binary or timeline, for exportable semaphores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SemaphoreKind {
+    /// `VK_SEMAPHORE_TYPE_BINARY`.
     Binary,
+    /// `VK_SEMAPHORE_TYPE_TIMELINE`.
     Timeline,
 }
 
@@ -298,6 +300,8 @@ impl ExportableSemaphore {
         props.external_semaphore_features.contains(vk::ExternalSemaphoreFeatureFlags::EXPORTABLE)
     }
 
+    /// Creates a semaphore of `kind` whose payload can be exported as `OPAQUE_FD`
+    /// (`what` names it in errors).
     pub fn new(device: &Arc<Device>, kind: SemaphoreKind, what: &str) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("ExportableSemaphore")?;
         if !Self::is_exportable(device, kind) {

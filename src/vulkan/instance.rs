@@ -20,7 +20,9 @@ const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
 /// increments them; tests and the app read them at the end of a run.
 #[derive(Debug, Default)]
 pub struct ValidationCounters {
+    /// Messages of severity error.
     pub errors: AtomicU32,
+    /// Messages of severity warning.
     pub warnings: AtomicU32,
 }
 
@@ -48,6 +50,7 @@ pub struct Instance {
     debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     // Boxed so the address handed to the debug callback stays put.
     counters: Box<ValidationCounters>,
+    /// `VK_KHR_surface` functions, when window-system extensions were enabled.
     pub surface_ext: Option<ash::khr::surface::Instance>,
     /// The window-system extensions enabled at creation.
     surface_extensions: Vec<&'static CStr>,

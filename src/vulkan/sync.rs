@@ -21,6 +21,7 @@ impl Fence {
         self.raw
     }
 
+    /// A fence, created signalled when `signalled`.
     pub fn new(device: &Arc<Device>, signalled: bool) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("Fence")?;
         let flags = if signalled { vk::FenceCreateFlags::SIGNALED } else { vk::FenceCreateFlags::empty() };
@@ -37,6 +38,7 @@ impl Fence {
             .context("vkWaitForFences failed (timeout or device lost)")
     }
 
+    /// `vkResetFences`.
     pub fn reset(&self) -> Result<()> {
         // SAFETY: callers reset only fences no pending submission uses (they waited).
         unsafe { self.device.raw().reset_fences(&[self.raw()]) }.context("vkResetFences failed")
@@ -64,6 +66,7 @@ impl Semaphore {
         self.raw
     }
 
+    /// A binary semaphore.
     pub fn new(device: &Arc<Device>) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("Semaphore")?;
         // SAFETY: valid create info on a live device.
