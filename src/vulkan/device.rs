@@ -527,6 +527,45 @@ mod tests {
         assert!(e.contains("no Vulkan device is the HIP device") && e.contains("0000:07:00"), "{e}");
     }
 
+    /// The values each side reports on an AMD machine with an iGPU and a dGPU: ROCm's
+    /// `hipDeviceGetUuid` gives the ASCII of its `GPU-<16 hex>` id (first 16 bytes), RADV
+    /// a binary deviceUUID made of vendor/device/PCI ids, so only the PCI address (HIP's
+    /// bus/device attributes, and domain 0 on ROCm < 6) can match.
+    #[test]
+    fn amd_devices_match_by_pci_address_as_each_side_reports_it() {
+        let radv = |index, kind, uuid: [u8; 16], bus| {
+            let mut d = info(index, kind, 0, Some(bus), true);
+            d.uuid = uuid;
+            d
+        };
+        let devs = [
+            // Radeon 780M iGPU at 0000:c6:00, RX 7900 XTX at 0000:03:00 (RADV's UUIDs).
+            radv(
+                0,
+                vk::PhysicalDeviceType::INTEGRATED_GPU,
+                *b"\x02\x10\x00\x00\xbf\x15\x00\x00\x00\x00\xc6\x00\x00\x00\x00\x00",
+                0xc6,
+            ),
+            radv(
+                1,
+                vk::PhysicalDeviceType::DISCRETE_GPU,
+                *b"\x02\x10\x00\x00\x4c\x74\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00",
+                0x03,
+            ),
+        ];
+        // HIP device 0 is the 7900 XTX: uuid "GPU-d4a0b8c1e3f27a96" → its first 16 bytes.
+        let hip_uuid: [u8; 16] = *b"GPU-d4a0b8c1e3f2";
+        let hip =
+            DeviceSelection::Identity { uuid: hip_uuid, pci: Some(PciAddress { domain: 0, bus: 0x03, device: 0 }) };
+        assert_eq!(choose(&devs, hip).unwrap().index, 1, "the dGPU, by PCI address, not the iGPU listed first");
+        // The iGPU as HIP device (HIP_VISIBLE_DEVICES): the other one.
+        let igpu = DeviceSelection::Identity {
+            uuid: *b"GPU-1a2b3c4d5e6f",
+            pci: Some(PciAddress { domain: 0, bus: 0xc6, device: 0 }),
+        };
+        assert_eq!(choose(&devs, igpu).unwrap().index, 0);
+    }
+
     #[test]
     fn uuid_format() {
         let mut u = [0u8; 16];
