@@ -18,11 +18,11 @@
 //!   arenas); with it the series is smooth.
 //!   lavapipe itself grows steadily by a few KiB per device lifetime in which it draws
 //!   (llvmpipe's draw-time shader compilation; the validation layer reports no object
-//!   left at `vkDestroyDevice`, and the Rust heap, fds and objects are exact): measured
-//!   here (Mesa 22.3.6, 2 cores) at 7–18 KiB per cycle over 10 runs of the test below
-//!   (numbers in the commit that set [`RSS_SLOPE_LIMIT_KIB`]). The limit sits well above
-//!   that drift and well below the smallest leak the negative control makes (one 192 KiB
-//!   height slot per cycle).
+//!   left at `vkDestroyDevice`, and the Rust heap, fds and objects are exact). Measured
+//!   here (Mesa 22.3.6, 2 cores, 2026-11-24) over 10 runs of the test below: 5.0–14.4 KiB
+//!   per cycle; the negative control (one 192 KiB height slot leaked per cycle) gave
+//!   171.6–203.6 KiB per cycle. [`RSS_SLOPE_LIMIT_KIB`] (64) is over 4× the largest
+//!   drift and under 0.4× the smallest leak.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -129,7 +129,8 @@ fn sample() -> Sample {
 }
 
 /// Most resident-set growth per cycle the judge accepts, in KiB: above lavapipe's own
-/// drift (7–18 KiB per cycle measured, module docs), below the negative control's leak.
+/// drift (5.0–14.4 KiB per cycle measured, module docs), below the negative control's
+/// leak (171.6–203.6).
 const RSS_SLOPE_LIMIT_KIB: f64 = 64.0;
 /// Cycles before the first sample: the loader, the driver and the allocator settle their
 /// one-time state (the resident set climbs for the first ~50 cycles).

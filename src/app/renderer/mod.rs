@@ -1,13 +1,16 @@
-//! The frame loop on the Vulkan side: per-frame resources, recording of the draw, and
-//! submission with whatever semaphores the height source asks for.
+//! The frame loop on the Vulkan side: per-frame resources, frame pacing and submission
+//! with whatever semaphores the height source asks for (this file); recording of the draw
+//! (`draw.rs`); reading images and heights back (`readback.rs`).
 //!
 //! Frame `f` uses frame-in-flight index `f mod K`, which is also its height slot. Before
 //! reusing index `i`, the CPU waits for the fence of the frame that last used it; that
 //! is what keeps at most `K` frames queued and makes the slot free on the Vulkan side.
 
+mod draw;
 pub mod image;
 pub mod mesh;
 pub mod pipeline;
+mod readback;
 pub mod swapchain;
 pub mod target;
 pub mod timestamps;
@@ -18,8 +21,7 @@ use anyhow::{bail, Context, Result};
 use ash::vk;
 
 use crate::app::camera::OrbitCamera;
-use crate::app::renderer::image::full_range;
-use crate::app::renderer::pipeline::{GridPipeline, GridPushConstants};
+use crate::app::renderer::pipeline::GridPipeline;
 use crate::app::renderer::swapchain::Surface;
 use crate::interop::source::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::interop::{release_to_external, HeightSlots};
@@ -28,7 +30,7 @@ use crate::vulkan::device::{self, DeviceSelection};
 use crate::vulkan::sync::{Fence, Semaphore};
 use crate::vulkan::{Device, Instance, InstanceOptions};
 use mesh::GridMesh;
-use target::{OffscreenTarget, RgbaImage, WindowTarget};
+use target::{OffscreenTarget, WindowTarget};
 use timestamps::TimestampPool;
 
 /// How long the CPU waits for a frame's fence before calling the GPU hung.
@@ -449,163 +451,6 @@ impl Renderer {
     /// Stage times of the most recent frame known to have completed.
     pub fn completed_timings(&self) -> Option<FrameTimings> {
         self.completed
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn record_draw(
-        &self,
-        cmd: vk::CommandBuffer,
-        camera: &OrbitCamera,
-        slot: usize,
-        color: (vk::Image, vk::ImageView),
-        depth: (vk::Image, vk::ImageView),
-        extent: vk::Extent2D,
-        final_layout: vk::ImageLayout,
-    ) {
-        let d = &self.device.raw();
-        let to_attachment = [
-            vk::ImageMemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
-                .src_access_mask(vk::AccessFlags2::NONE)
-                .dst_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
-                .dst_access_mask(vk::AccessFlags2::COLOR_ATTACHMENT_WRITE)
-                .old_layout(vk::ImageLayout::UNDEFINED)
-                .new_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
-                .image(color.0)
-                .subresource_range(full_range(vk::ImageAspectFlags::COLOR)),
-            vk::ImageMemoryBarrier2::default()
-                .src_stage_mask(
-                    vk::PipelineStageFlags2::EARLY_FRAGMENT_TESTS | vk::PipelineStageFlags2::LATE_FRAGMENT_TESTS,
-                )
-                .src_access_mask(vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_WRITE)
-                .dst_stage_mask(
-                    vk::PipelineStageFlags2::EARLY_FRAGMENT_TESTS | vk::PipelineStageFlags2::LATE_FRAGMENT_TESTS,
-                )
-                .dst_access_mask(
-                    vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_WRITE | vk::AccessFlags2::DEPTH_STENCIL_ATTACHMENT_READ,
-                )
-                .old_layout(vk::ImageLayout::UNDEFINED)
-                .new_layout(vk::ImageLayout::DEPTH_ATTACHMENT_OPTIMAL)
-                .image(depth.0)
-                .subresource_range(full_range(vk::ImageAspectFlags::DEPTH)),
-        ];
-        let color_attachment = [vk::RenderingAttachmentInfo::default()
-            .image_view(color.1)
-            .image_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
-            .load_op(vk::AttachmentLoadOp::CLEAR)
-            .store_op(vk::AttachmentStoreOp::STORE)
-            .clear_value(vk::ClearValue { color: vk::ClearColorValue { float32: CLEAR_COLOR } })];
-        let depth_attachment = vk::RenderingAttachmentInfo::default()
-            .image_view(depth.1)
-            .image_layout(vk::ImageLayout::DEPTH_ATTACHMENT_OPTIMAL)
-            .load_op(vk::AttachmentLoadOp::CLEAR)
-            .store_op(vk::AttachmentStoreOp::DONT_CARE)
-            .clear_value(vk::ClearValue { depth_stencil: vk::ClearDepthStencilValue { depth: 1.0, stencil: 0 } });
-        let area = vk::Rect2D { offset: vk::Offset2D::default(), extent };
-        let rendering = vk::RenderingInfo::default()
-            .render_area(area)
-            .layer_count(1)
-            .color_attachments(&color_attachment)
-            .depth_attachment(&depth_attachment);
-        let viewport = vk::Viewport {
-            x: 0.0,
-            y: 0.0,
-            width: extent.width as f32,
-            height: extent.height as f32,
-            min_depth: 0.0,
-            max_depth: 1.0,
-        };
-        let push =
-            GridPushConstants::new(camera.view_proj(extent.width as f32 / extent.height.max(1) as f32), HEIGHT_SCALE);
-        let pipeline = match (self.wireframe, self.pipeline.wireframe) {
-            (true, Some(w)) => w,
-            _ => self.pipeline.fill,
-        };
-        // SAFETY: cmd is recording; every handle belongs to this device and is alive;
-        // the height slot was made visible to vertex input by the height source.
-        unsafe {
-            d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_attachment));
-            d.cmd_begin_rendering(cmd, &rendering);
-            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
-            d.cmd_set_viewport(cmd, 0, &[viewport]);
-            d.cmd_set_scissor(cmd, 0, &[area]);
-            d.cmd_push_constants(cmd, self.pipeline.layout, vk::ShaderStageFlags::VERTEX, 0, bytemuck::bytes_of(&push));
-            d.cmd_bind_vertex_buffers(cmd, 0, &[self.mesh.positions.raw(), self.slots.buffers[slot].raw()], &[0, 0]);
-            d.cmd_bind_index_buffer(cmd, self.mesh.indices.raw(), 0, vk::IndexType::UINT32);
-            d.cmd_draw_indexed(cmd, self.mesh.index_count, 1, 0, 0, 0);
-            d.cmd_end_rendering(cmd);
-        }
-        if final_layout != vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL {
-            let to_present = [vk::ImageMemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
-                .src_access_mask(vk::AccessFlags2::COLOR_ATTACHMENT_WRITE)
-                .dst_stage_mask(vk::PipelineStageFlags2::NONE)
-                .dst_access_mask(vk::AccessFlags2::NONE)
-                .old_layout(vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL)
-                .new_layout(final_layout)
-                .image(color.0)
-                .subresource_range(full_range(vk::ImageAspectFlags::COLOR))];
-            // SAFETY: recording.
-            unsafe { d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_present)) };
-        }
-    }
-
-    /// Waits for the GPU, then reads back the offscreen image.
-    pub fn read_back_image(&self) -> Result<RgbaImage> {
-        self.device.wait_idle()?;
-        match &self.target {
-            Target::Offscreen(t) => t.read_back(&self.device, &self.pool),
-            Target::Window(_) => bail!("screenshots are taken from offscreen renders (--headless)"),
-        }
-    }
-
-    /// Waits for the GPU, then reads back the heights of `slot` through Vulkan.
-    pub fn read_back_heights(&self, slot: usize) -> Result<Vec<f32>> {
-        self.device.wait_idle()?;
-        let buffer = self.slots.buffers.get(slot).with_context(|| format!("no height slot {slot}"))?;
-        let bytes = self.slots.slot_bytes();
-        let mut readback = crate::vulkan::memory::Buffer::host_visible(
-            &self.device,
-            bytes,
-            vk::BufferUsageFlags::TRANSFER_DST,
-            "heights readback",
-        )?;
-        let (src, dst) = (buffer.raw(), readback.raw());
-        let device = &self.device;
-        self.pool.run_once("heights readback", |cmd| {
-            // SAFETY: the one-time command buffer is recording; the slot buffer outlives its completion (run_once waits).
-            unsafe {
-                crate::interop::acquire_from_external(
-                    device,
-                    cmd,
-                    src,
-                    vk::PipelineStageFlags2::COPY,
-                    vk::AccessFlags2::TRANSFER_READ,
-                )
-            };
-            // SAFETY: recording; both buffers hold `bytes` bytes.
-            unsafe {
-                device.raw().cmd_copy_buffer(
-                    cmd,
-                    src,
-                    dst,
-                    &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size: bytes }],
-                )
-            };
-            // SAFETY: as above.
-            unsafe {
-                release_to_external(device, cmd, src, vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ)
-            };
-            let host = [vk::MemoryBarrier2::default()
-                .src_stage_mask(vk::PipelineStageFlags2::COPY)
-                .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
-                .dst_stage_mask(vk::PipelineStageFlags2::HOST)
-                .dst_access_mask(vk::AccessFlags2::HOST_READ)];
-            // SAFETY: recording.
-            unsafe { device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&host)) };
-        })?;
-        let bytes = readback.mapped_bytes()?;
-        Ok(bytes.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 
     /// `(errors, warnings)` reported by the validation layer so far.
