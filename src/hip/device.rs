@@ -23,23 +23,7 @@ impl fmt::Debug for Hip {
     }
 }
 
-/// A PCI address, to match a HIP device with a Vulkan device
-/// (`VK_EXT_pci_bus_info`) when their UUIDs differ (AMD).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PciAddress {
-    /// PCI domain.
-    pub domain: u32,
-    /// PCI bus.
-    pub bus: u32,
-    /// PCI device.
-    pub device: u32,
-}
-
-impl fmt::Display for PciAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04x}:{:02x}:{:02x}", self.domain, self.bus, self.device)
-    }
-}
+pub use crate::pci::PciAddress;
 
 /// What HIP reports about one device.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -317,12 +301,6 @@ mod tests {
         assert!(text.contains("could not load a HIP runtime library"), "{text}");
         assert!(text.contains("/nonexistent/dir/libamdhip64.so"), "{text}");
         assert_eq!(err.tried(), vec![PathBuf::from("/nonexistent/dir/libamdhip64.so")]);
-    }
-
-    #[test]
-    fn pci_address_formats_like_lspci() {
-        let pci = PciAddress { domain: 0, bus: 0x1b, device: 0 };
-        assert_eq!(pci.to_string(), "0000:1b:00");
     }
 
     /// On this project's CI machine (Debian 12, libamdhip64 5.2, no GPU) the

@@ -15,7 +15,7 @@ use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::sync::plan::{Burst, FramePlan};
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
 use crate::interop::{acquire_from_external, HeightSlots};
-use crate::vulkan::{Device, DeviceSelection, PciAddress};
+use crate::vulkan::{Device, DeviceSelection};
 
 /// HIP, opened before Vulkan so that Vulkan can pick the same GPU.
 pub struct HipSetup {
@@ -56,7 +56,7 @@ impl HipSetup {
             device.name,
             device.arch,
             crate::vulkan::device::uuid_string(&device.uuid),
-            PciAddress { domain: device.pci.domain, bus: device.pci.bus, device: device.pci.device },
+            device.pci,
             if hip.imports_semaphores() { "supported" } else { "not supported (AMD/Linux)" }
         );
         Ok(Self { hip, device })
@@ -71,14 +71,7 @@ impl HipSetup {
     pub fn vulkan_selection(&self, override_index: Option<usize>) -> DeviceSelection {
         match override_index {
             Some(i) => DeviceSelection::Index(i),
-            None => DeviceSelection::Identity {
-                uuid: self.device.uuid,
-                pci: Some(PciAddress {
-                    domain: self.device.pci.domain,
-                    bus: self.device.pci.bus,
-                    device: self.device.pci.device,
-                }),
-            },
+            None => DeviceSelection::Identity { uuid: self.device.uuid, pci: Some(self.device.pci) },
         }
     }
 }

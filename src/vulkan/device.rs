@@ -15,22 +15,7 @@ use super::instance::{version_string, Instance, REQUIRED_API_VERSION};
 /// Device extensions without which the demo cannot run: exporting buffer memory as fds.
 const REQUIRED_EXTENSIONS: &[&CStr] = &[ash::khr::external_memory_fd::NAME];
 
-/// PCI location of a device, used to match Vulkan and HIP devices when UUIDs differ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PciAddress {
-    /// PCI domain.
-    pub domain: u32,
-    /// PCI bus.
-    pub bus: u32,
-    /// PCI device.
-    pub device: u32,
-}
-
-impl fmt::Display for PciAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04x}:{:02x}:{:02x}", self.domain, self.bus, self.device)
-    }
-}
+pub use crate::pci::PciAddress;
 
 /// What the log and the device choice need to know about one physical device.
 #[derive(Clone, Debug)]
