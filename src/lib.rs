@@ -9,9 +9,9 @@
 //!
 //! | layer | module | what it is | uses |
 //! |---|---|---|---|
-//! | PCI address | [`pci`] | how a HIP device and a Vulkan device are matched when their UUIDs differ | — |
-//! | HIP | [`hip`] | the HIP runtime, loaded at run time: raw table ([`hip::ffi`]) → checked calls ([`hip::result`]) → RAII types | [`pci`] |
-//! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, commands, fences, export and import of memory and semaphores | [`pci`] |
+//! | shared types | [`pci`], [`semaphore_kind`] | the PCI address that matches a HIP device with a Vulkan device; binary or timeline | — |
+//! | HIP | [`hip`] | the HIP runtime, loaded at run time: raw table ([`hip::ffi`]) → checked calls ([`hip::result`]) → RAII types | the shared types |
+//! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, commands, fences, export and import of memory and semaphores | the shared types |
 //! | reference | [`sinewave`] | the height formula on the CPU, in `f64`, to check what the GPU wrote | — |
 //! | interop | [`interop`] | the seam: exportable height slots, ownership barriers, the sync strategies and their per-frame plans, the HIP height source | [`hip`], [`vulkan`], [`sinewave`] |
 //! | app (feature `app`) | `app` | the command line, window, renderer, offscreen runs, benchmark and chart | all of the above |
@@ -31,5 +31,6 @@ pub mod app;
 pub mod hip;
 pub mod interop;
 pub mod pci;
+pub mod semaphore_kind;
 pub mod sinewave;
 pub mod vulkan;

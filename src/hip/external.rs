@@ -147,14 +147,7 @@ impl Drop for MappedBuffer {
     }
 }
 
-/// Binary or timeline semaphore (as created on the Vulkan side).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SemaphoreKind {
-    /// `VK_SEMAPHORE_TYPE_BINARY`: signal/wait values are ignored.
-    Binary,
-    /// `VK_SEMAPHORE_TYPE_TIMELINE`: signal sets the value, wait waits for ≥ value.
-    Timeline,
-}
+pub use crate::semaphore_kind::SemaphoreKind;
 
 /// A Vulkan semaphore imported into HIP (`hipImportExternalSemaphore`).
 /// Signal and wait it with [`super::Stream`].

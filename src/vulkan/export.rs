@@ -246,14 +246,7 @@ impl Drop for ImportedBuffer {
     }
 }
 
-/// Binary or timeline, for exportable semaphores.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SemaphoreKind {
-    /// `VK_SEMAPHORE_TYPE_BINARY`.
-    Binary,
-    /// `VK_SEMAPHORE_TYPE_TIMELINE`.
-    Timeline,
-}
+pub use crate::semaphore_kind::SemaphoreKind;
 
 /// A semaphore whose payload can be exported as an `OPAQUE_FD` (for HIP to wait on or
 /// signal). Each user documents who signals and who waits.
