@@ -12,9 +12,9 @@ fn chart_from_saved_json_writes_a_png() {
     let out =
         run_demo(&["--chart-from", H100_JSON, "--bench-chart", path.to_str().unwrap(), "--chart-gpu", "Test GPU"]);
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
-    let decoder = png::Decoder::new(std::fs::File::open(&path).expect("PNG written"));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).expect("PNG written")));
     let mut reader = decoder.read_info().expect("valid PNG header");
-    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut buf = vec![0; reader.output_buffer_size().expect("a PNG of a size that fits in memory")];
     let info = reader.next_frame(&mut buf).expect("valid PNG data");
     assert_eq!((info.width, info.height), hip_vulkan_sinewave::app::bench_chart::CHART_SIZE);
     // Not a blank image: the bars' colours are there.

@@ -45,10 +45,9 @@ impl OrbitCamera {
 
     /// Clip-space transform for Vulkan (y down, depth 0..1) at the given aspect ratio.
     pub fn view_proj(&self, aspect: f32) -> Mat4 {
-        let view = Mat4::look_at_rh(self.eye(), Vec3::ZERO, Vec3::Y);
-        let mut proj = Mat4::perspective_rh(self.fov_y, aspect.max(1e-3), 0.05, 100.0);
-        // Vulkan's clip space has y pointing down.
-        proj.y_axis.y = -proj.y_axis.y;
+        let view = glam::camera::rh::view::look_at_mat4(self.eye(), Vec3::ZERO, Vec3::Y);
+        // Vulkan's convention: depth 0..1 and y pointing down.
+        let proj = glam::camera::rh::proj::vulkan::perspective(self.fov_y, aspect.max(1e-3), 0.05, 100.0);
         proj * view
     }
 }

@@ -42,7 +42,9 @@ impl RgbaImage {
         let mut reader = png::Decoder::new(std::io::BufReader::new(file))
             .read_info()
             .with_context(|| format!("{} is not a PNG", path.display()))?;
-        let mut pixels = vec![0; reader.output_buffer_size()];
+        let size =
+            reader.output_buffer_size().with_context(|| format!("{}: the image is too large", path.display()))?;
+        let mut pixels = vec![0; size];
         let info = reader.next_frame(&mut pixels).with_context(|| format!("decoding {}", path.display()))?;
         anyhow::ensure!(
             info.color_type == png::ColorType::Rgba && info.bit_depth == png::BitDepth::Eight,
