@@ -12,23 +12,47 @@ fn require(tool: &str, package: &str) {
     assert!(found.status.success(), "{tool} is required for this test (apt install {package})");
 }
 
-/// An Xvfb server on a free display, killed on drop.
+/// An Xvfb server on a free display, killed on drop. `-noreset`: by default the server
+/// resets when its last client disconnects, and a client connecting during that reset
+/// fails (seen once in 10 CI runs: the demo could not open the display after an xdotool
+/// probe had just disconnected).
 struct Xvfb {
     child: Child,
     display: String,
+    /// Xvfb's stdout, kept open: closing it would kill Xvfb with SIGPIPE on its next write.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Xvfb {
     fn start() -> Self {
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .args(["-displayfd", "1", "-noreset", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("Xvfb prints its display");
-        Self { child, display: format!(":{}", line.trim()) }
+        stdout.read_line(&mut line).expect("Xvfb prints its display");
+        let mut x = Self { child, display: format!(":{}", line.trim()), _stdout: stdout };
+        // Ready means a client can connect: ask it, until a deadline, and fail loudly if
+        // the server died.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let probe = Command::new("xdotool")
+                .arg("getdisplaygeometry")
+                .env("DISPLAY", &x.display)
+                .output()
+                .expect("xdotool runs");
+            if probe.status.success() {
+                return x;
+            }
+            if let Ok(Some(status)) = x.child.try_wait() {
+                panic!("Xvfb on {} exited ({status}) before accepting connections", x.display);
+            }
+            assert!(Instant::now() < deadline, "Xvfb on {} accepts no connection within 30 s", x.display);
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn xdotool(&self, args: &[&str]) -> String {
