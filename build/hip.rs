@@ -161,7 +161,7 @@ fn compile_amd_targets(hipcc: &Path, out_dir: &Path, archs: &[String]) -> Result
         cmd.arg(format!("--offload-arch={arch}"));
     }
     cmd.arg(KERNEL_SOURCE).arg("-o").arg(&output);
-    let result = run_and_check(&mut cmd, &output, logic::is_amd_code_object);
+    let result = run_and_check(&mut cmd, &output, |b| logic::kernel_image_kind(b).is_amd_code_object());
     let _ = fs::remove_file(&output);
     result
 }
@@ -212,7 +212,9 @@ fn compile_nvidia(nvcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), Stri
         cmd.arg("-gencode").arg(format!("arch=compute_{newest},code=compute_{newest}"));
     }
     cmd.arg(KERNEL_SOURCE).arg("-o").arg(&output);
-    let bytes = run_and_check(&mut cmd, &output, logic::is_nvidia_fatbin).map_err(warn)?;
+    let bytes =
+        run_and_check(&mut cmd, &output, |b| logic::kernel_image_kind(b) == logic::KernelImageKind::NvidiaFatbin)
+            .map_err(warn)?;
     let targets: Vec<String> = sms.iter().map(|sm| format!("sm_{sm}")).collect();
     Ok((bytes, logic::describe_kernel(Platform::Nvidia, &targets) + " + PTX"))
 }

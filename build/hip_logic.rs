@@ -72,42 +72,79 @@ pub fn parse_compute_caps(output: &str) -> Vec<String> {
     caps
 }
 
-/// Magic at the start of a clang offload bundle (what `hipcc --genco` writes).
-pub const CLANG_OFFLOAD_BUNDLE_MAGIC: &[u8] = b"__CLANG_OFFLOAD_BUNDLE__";
-/// Magic at the start of an ELF file (a bare AMD code object).
+/// What a kernel image is, judged by its leading bytes.
+///
+/// This is the one place that decides it: the build script checks what the compilers
+/// wrote with it, the HIP loader wrapper (`hip::kernel_image_kind`) uses it to
+/// NUL-terminate PTX, and the app's `--kernel` checks (`app::code_object`) dispatch on
+/// it before walking the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelImageKind {
+    /// No bytes (no kernel was built).
+    Empty,
+    /// A clang offload bundle (what `hipcc --genco` writes on ROCm).
+    OffloadBundle,
+    /// A compressed clang offload bundle (`hipcc --offload-compress`, some ROCm 7 builds by
+    /// default).
+    CompressedOffloadBundle,
+    /// An ELF file: a bare AMD code object or an NVIDIA cubin (`e_machine` says which).
+    Elf,
+    /// An nvcc fatbin.
+    NvidiaFatbin,
+    /// PTX text (what hipcc on NVIDIA emits for `--genco`; the loader needs a trailing NUL).
+    Ptx,
+    /// Anything else (the loader will reject it).
+    Unknown,
+}
+
+/// The magic numbers at the start of each binary kind, in the order they are tested.
+pub const KERNEL_IMAGE_MAGICS: [(KernelImageKind, &[u8]); 4] = [
+    (KernelImageKind::OffloadBundle, b"__CLANG_OFFLOAD_BUNDLE__"),
+    (KernelImageKind::CompressedOffloadBundle, b"CCOB"),
+    (KernelImageKind::Elf, ELF_MAGIC),
+    // 0xBA55ED50, little-endian.
+    (KernelImageKind::NvidiaFatbin, &[0x50, 0xed, 0x55, 0xba]),
+];
+
+/// Magic at the start of an ELF file.
 pub const ELF_MAGIC: &[u8] = b"\x7fELF";
-/// Magic of an nvcc fatbin: 0xBA55ED50, little-endian.
-pub const NVIDIA_FATBIN_MAGIC: &[u8] = &0xBA55_ED50_u32.to_le_bytes();
 
-/// Magic of a compressed clang offload bundle (`hipcc --offload-compress`, some ROCm 7
-/// builds by default).
-pub const COMPRESSED_OFFLOAD_BUNDLE_MAGIC: &[u8] = b"CCOB";
+/// How far into a file [`kernel_image_kind`] looks for PTX directives.
+const PTX_HEAD: usize = 4096;
 
-/// Whether `bytes` looks like what `hipcc --genco` should produce for AMD: an offload
-/// bundle, compressed or not, or a bare ELF code object.
-pub fn is_amd_code_object(bytes: &[u8]) -> bool {
-    bytes.starts_with(CLANG_OFFLOAD_BUNDLE_MAGIC)
-        || bytes.starts_with(COMPRESSED_OFFLOAD_BUNDLE_MAGIC)
-        || bytes.starts_with(ELF_MAGIC)
-}
-
-/// Whether `bytes` looks like an nvcc fatbin.
-pub fn is_nvidia_fatbin(bytes: &[u8]) -> bool {
-    bytes.starts_with(NVIDIA_FATBIN_MAGIC)
-}
-
-/// Whether `bytes` looks like PTX text (what hipcc on NVIDIA emits for
-/// `--genco`, or a `.ptx` file given with `--kernel`): printable text whose
-/// first directive is `.version` or that carries a `.target` line.
-pub fn looks_like_ptx(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(4096)];
-    let Ok(text) = std::str::from_utf8(head) else {
-        return false;
+/// Classifies a kernel image by its leading bytes.
+pub fn kernel_image_kind(bytes: &[u8]) -> KernelImageKind {
+    if bytes.is_empty() {
+        return KernelImageKind::Empty;
+    }
+    if let Some(&(kind, _)) = KERNEL_IMAGE_MAGICS.iter().find(|(_, magic)| bytes.starts_with(magic)) {
+        return kind;
+    }
+    // PTX: text with a `.version` or `.target` directive near the start. Only the valid
+    // UTF-8 prefix of the head is read, so a multi-byte character cut at the head's end
+    // (or a bad byte further on, which the full check reports) does not hide it.
+    let head = &bytes[..bytes.len().min(PTX_HEAD)];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
     };
-    text.lines().any(|line| {
+    let is_ptx = text.lines().any(|line| {
         let line = line.trim_start();
         line.starts_with(".version") || line.starts_with(".target")
-    })
+    });
+    if is_ptx {
+        KernelImageKind::Ptx
+    } else {
+        KernelImageKind::Unknown
+    }
+}
+
+impl KernelImageKind {
+    /// Whether this is what `hipcc --genco` should produce for AMD: an offload bundle,
+    /// compressed or not, or a bare ELF code object.
+    pub fn is_amd_code_object(self) -> bool {
+        matches!(self, Self::OffloadBundle | Self::CompressedOffloadBundle | Self::Elf)
+    }
 }
 
 /// Human-readable description of a compiled kernel, stored in the binary.

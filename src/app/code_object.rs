@@ -17,21 +17,29 @@
 //! - an NVIDIA fatbin (`nvcc -fatbin`, magic `0xBA55ED50`): header and entry table;
 //! - PTX text.
 //!
+//! Which of these a file is, is decided in one place for the build script, the HIP
+//! loader and this module: [`hip::kernel_image_kind`]. ELF files are read with the
+//! `object` crate; the bundle and fatbin containers, which it does not know, by hand.
+//!
 //! Every length read from the file is checked against the file before it is used;
 //! arithmetic on them is done in `u128`, where the sum or product of two `u64`s cannot
 //! overflow. Nothing is allocated from an unchecked length.
 
 use std::fmt;
 
-/// `e_machine` of an AMD GPU code object (`EM_AMDGPU`).
-pub const EM_AMDGPU: u16 = 224;
-/// `e_machine` of an NVIDIA cubin (`EM_CUDA`).
-pub const EM_CUDA: u16 = 190;
+use object::elf::{FileHeader64, SHT_DYNSYM, SHT_SYMTAB};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, Sym};
+use object::LittleEndian;
 
-const BUNDLE_MAGIC: &[u8] = b"__CLANG_OFFLOAD_BUNDLE__";
-const COMPRESSED_BUNDLE_MAGIC: &[u8] = b"CCOB";
-const ELF_MAGIC: &[u8] = b"\x7fELF";
-const FATBIN_MAGIC: &[u8] = &0xBA55_ED50_u32.to_le_bytes();
+use crate::hip::{self, KernelImageKind, KERNEL_IMAGE_MAGICS};
+
+/// `e_machine` of an AMD GPU code object (`EM_AMDGPU`).
+pub const EM_AMDGPU: u16 = object::elf::EM_AMDGPU.0;
+/// `e_machine` of an NVIDIA cubin (`EM_CUDA`).
+pub const EM_CUDA: u16 = object::elf::EM_CUDA.0;
+
+/// The offload bundle's magic; its entry table follows it.
+const BUNDLE_MAGIC: &[u8] = KERNEL_IMAGE_MAGICS[0].1;
 
 /// What a kernel image is, as [`validate`] found it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,34 +215,36 @@ type Result<T> = std::result::Result<T, ImageError>;
 /// Checks that `image` is a code object the HIP loader can take and that it holds
 /// `kernel_name` (for AMD code objects, `kernel_name` or `kernel_name.kd`).
 pub fn validate(image: &[u8], kernel_name: &str) -> Result<ImageInfo> {
-    if image.is_empty() {
-        return Err(ImageError::Empty);
-    }
-    for (magic, what) in [
-        (BUNDLE_MAGIC, "offload bundle magic"),
-        (COMPRESSED_BUNDLE_MAGIC, "compressed offload bundle magic"),
-        (ELF_MAGIC, "ELF magic"),
-        (FATBIN_MAGIC, "fatbin magic"),
-    ] {
-        if image.len() < magic.len() && magic.starts_with(image) {
-            return Err(truncated(what, magic.len() as u128, image));
+    // A file cut inside a magic number is a truncated file of that kind.
+    for (kind, magic) in KERNEL_IMAGE_MAGICS {
+        if !image.is_empty() && image.len() < magic.len() && magic.starts_with(image) {
+            return Err(truncated(format!("{} magic", kind_name(kind)), magic.len() as u128, image));
         }
     }
-    if image.starts_with(BUNDLE_MAGIC) {
-        validate_bundle(image, kernel_name)
-    } else if image.starts_with(COMPRESSED_BUNDLE_MAGIC) {
-        validate_compressed_bundle(image)
-    } else if image.starts_with(ELF_MAGIC) {
-        match validate_elf(image, None, kernel_name)? {
+    match hip::kernel_image_kind(image) {
+        KernelImageKind::Empty => Err(ImageError::Empty),
+        KernelImageKind::OffloadBundle => validate_bundle(image, kernel_name),
+        KernelImageKind::CompressedOffloadBundle => validate_compressed_bundle(image),
+        KernelImageKind::Elf => match validate_elf(image, None, kernel_name)? {
             (EM_AMDGPU, e_flags) => Ok(ImageInfo::AmdElf { e_flags }),
             (_, e_flags) => Ok(ImageInfo::NvidiaCubin { e_flags }),
-        }
-    } else if image.starts_with(FATBIN_MAGIC) {
-        validate_fatbin(image)
-    } else if let Some(result) = validate_ptx(image, kernel_name) {
-        result.map(|()| ImageInfo::Ptx)
-    } else {
-        Err(ImageError::NotACodeObject { head: image[..image.len().min(4)].to_vec() })
+        },
+        KernelImageKind::NvidiaFatbin => validate_fatbin(image),
+        KernelImageKind::Ptx => validate_ptx(image, kernel_name).map(|()| ImageInfo::Ptx),
+        KernelImageKind::Unknown => Err(ImageError::NotACodeObject { head: image[..image.len().min(4)].to_vec() }),
+    }
+}
+
+/// How messages name a kind of image.
+fn kind_name(kind: KernelImageKind) -> &'static str {
+    match kind {
+        KernelImageKind::Empty => "empty file",
+        KernelImageKind::OffloadBundle => "offload bundle",
+        KernelImageKind::CompressedOffloadBundle => "compressed offload bundle",
+        KernelImageKind::Elf => "ELF",
+        KernelImageKind::NvidiaFatbin => "fatbin",
+        KernelImageKind::Ptx => "PTX",
+        KernelImageKind::Unknown => "unknown file",
     }
 }
 
@@ -345,53 +355,26 @@ fn validate_compressed_bundle(image: &[u8]) -> Result<ImageInfo> {
 // ---------------------------------------------------------------------------
 // ELF
 
-const SHT_NULL: u32 = 0;
-const SHT_SYMTAB: u32 = 2;
-const SHT_STRTAB: u32 = 3;
-const SHT_NOBITS: u32 = 8;
-const SHT_DYNSYM: u32 = 11;
-const SHN_UNDEF: u16 = 0;
-const EHDR_SIZE: u16 = 64;
-const PHDR_SIZE: u16 = 56;
-const SHDR_SIZE: u16 = 64;
-const SYM_SIZE: u64 = 24;
-
-/// One section header, fields as read (not yet trusted).
-struct Section {
-    name: u32,
-    kind: u32,
-    offset: u64,
-    size: u64,
-    link: u32,
-    entsize: u64,
-}
-
 /// Checks a 64-bit little-endian ELF and finds `kernel_name` (or `kernel_name.kd`)
 /// among its defined symbols. `machine`: the required `e_machine`, or `None` for
 /// AMDGPU or CUDA. Returns `(e_machine, e_flags)`.
+///
+/// `object` checks every table it reads but reports only that one is invalid; the
+/// extents the loader depends on (header, program and section header tables, each
+/// segment and section) are checked here first, so a cut file says what is cut short.
 fn validate_elf(image: &[u8], machine: Option<u16>, kernel_name: &str) -> Result<(u16, u32)> {
     let ident = slice(image, 0, 16, || "ELF identification".into())?;
-    if !ident.starts_with(ELF_MAGIC) {
-        return Err(ImageError::Malformed(format!("no ELF magic (starts with {:02x?})", &ident[..4])));
-    }
     match (ident[4], ident[5]) {
         (2, 1) => {}
         (1, _) => return Err(ImageError::Unsupported("32-bit ELF; code objects are 64-bit".into())),
         (2, 2) => return Err(ImageError::Unsupported("big-endian ELF; code objects are little-endian".into())),
         (class, data) => return Err(ImageError::Malformed(format!("ELF class {class}, data encoding {data}"))),
     }
-    slice(image, 0, EHDR_SIZE.into(), || "ELF header".into())?;
-    let e_machine = read_u16(image, 18, "e_machine")?;
-    let e_phoff = read_u64(image, 32, "e_phoff")?;
-    let e_shoff = read_u64(image, 40, "e_shoff")?;
-    let e_flags = read_u32(image, 48, "e_flags")?;
-    let e_ehsize = read_u16(image, 52, "e_ehsize")?;
-    let e_phentsize = read_u16(image, 54, "e_phentsize")?;
-    let e_phnum = read_u16(image, 56, "e_phnum")?;
-    let e_shentsize = read_u16(image, 58, "e_shentsize")?;
-    let e_shnum = read_u16(image, 60, "e_shnum")?;
-    let e_shstrndx = read_u16(image, 62, "e_shstrndx")?;
-
+    slice(image, 0, size_of::<FileHeader64<LittleEndian>>() as u128, || "ELF header".into())?;
+    let header = FileHeader64::<LittleEndian>::parse(image).map_err(malformed("ELF header"))?;
+    let endian = LittleEndian;
+    let e_machine = header.e_machine(endian).0;
+    let e_flags = header.e_flags(endian).0;
     let machine_ok = match machine {
         Some(m) => e_machine == m,
         None => e_machine == EM_AMDGPU || e_machine == EM_CUDA,
@@ -404,105 +387,48 @@ fn validate_elf(image: &[u8], machine: Option<u16>, kernel_name: &str) -> Result
         };
         return Err(ImageError::Unsupported(format!("ELF e_machine {e_machine}, expected {expected}")));
     }
-    if e_ehsize != EHDR_SIZE {
-        return Err(ImageError::Malformed(format!("ELF e_ehsize {e_ehsize}, expected {EHDR_SIZE}")));
-    }
 
     // Program headers: the loader maps these segments.
-    if e_phnum > 0 {
-        if e_phentsize != PHDR_SIZE {
-            return Err(ImageError::Malformed(format!("ELF e_phentsize {e_phentsize}, expected {PHDR_SIZE}")));
-        }
-        let table = u128::from(e_phnum) * u128::from(PHDR_SIZE);
-        slice(image, e_phoff.into(), table, || "ELF program header table".into())?;
-        for i in 0..u128::from(e_phnum) {
-            let at = u128::from(e_phoff) + i * u128::from(PHDR_SIZE);
-            let p_offset = read_u64(image, at + 8, "p_offset")?;
-            let p_filesz = read_u64(image, at + 32, "p_filesz")?;
-            slice(image, p_offset.into(), p_filesz.into(), || format!("ELF segment {i}"))?;
+    let phnum = header.e_phnum(endian);
+    if phnum > 0 {
+        let table = u128::from(phnum) * u128::from(header.e_phentsize(endian));
+        slice(image, header.e_phoff(endian).into(), table, || "ELF program header table".into())?;
+        let segments = header.program_headers(endian, image).map_err(malformed("ELF program headers"))?;
+        for (i, segment) in segments.iter().enumerate() {
+            let (offset, size) = segment.file_range(endian);
+            slice(image, offset.into(), size.into(), || format!("ELF segment {i}"))?;
         }
     }
 
-    // Section headers: needed to find the symbol table.
-    if e_shnum == 0 {
-        // Extended numbering (e_shnum 0, count in section 0) is only used past
-        // 0xff00 sections, which no kernel code object has.
+    // Section headers: needed to find the symbol table. (Extended numbering, e_shnum 0
+    // with the count in section 0, is only used past 0xff00 sections, which no kernel
+    // code object has.)
+    let shnum = header.e_shnum(endian);
+    if shnum == 0 {
         return Err(ImageError::Malformed("ELF has no section headers, so no symbol table".into()));
     }
-    if e_shentsize != SHDR_SIZE {
-        return Err(ImageError::Malformed(format!("ELF e_shentsize {e_shentsize}, expected {SHDR_SIZE}")));
-    }
-    slice(image, e_shoff.into(), u128::from(e_shnum) * u128::from(SHDR_SIZE), || "ELF section header table".into())?;
-    let section = |i: u16| -> Result<Section> {
-        let at = u128::from(e_shoff) + u128::from(i) * u128::from(SHDR_SIZE);
-        Ok(Section {
-            name: read_u32(image, at, "sh_name")?,
-            kind: read_u32(image, at + 4, "sh_type")?,
-            offset: read_u64(image, at + 24, "sh_offset")?,
-            size: read_u64(image, at + 32, "sh_size")?,
-            link: read_u32(image, at + 40, "sh_link")?,
-            entsize: read_u64(image, at + 56, "sh_entsize")?,
-        })
-    };
-    let data = |s: &Section| -> &[u8] {
-        // Only called on sections already checked to be in bounds.
-        &image[s.offset as usize..(s.offset + s.size) as usize]
-    };
-    if e_shstrndx >= e_shnum {
-        return Err(ImageError::Malformed(format!("ELF e_shstrndx {e_shstrndx} but only {e_shnum} sections")));
-    }
-    for i in 0..e_shnum {
-        let s = section(i)?;
-        if s.kind != SHT_NULL && s.kind != SHT_NOBITS {
-            slice(image, s.offset.into(), s.size.into(), || format!("ELF section {i}"))?;
+    let table = u128::from(shnum) * u128::from(header.e_shentsize(endian));
+    slice(image, header.e_shoff(endian).into(), table, || "ELF section header table".into())?;
+    let headers = header.section_headers(endian, image).map_err(malformed("ELF section headers"))?;
+    for (i, section) in headers.iter().enumerate() {
+        if let Some((offset, size)) = section.file_range(endian) {
+            slice(image, offset.into(), size.into(), || format!("ELF section {i}"))?;
         }
     }
-    let shstrtab = section(e_shstrndx)?;
-    let section_name = |s: &Section| -> String {
-        if shstrtab.kind == SHT_STRTAB {
-            if let Some(name) = c_str_at(data(&shstrtab), s.name.into()) {
-                return String::from_utf8_lossy(name).into_owned();
-            }
-        }
-        String::from("?")
-    };
+    let sections = header.sections(endian, image).map_err(malformed("ELF sections"))?;
 
     let mut symbol_tables = 0;
-    for i in 0..e_shnum {
-        let symtab = section(i)?;
-        if symtab.kind != SHT_SYMTAB && symtab.kind != SHT_DYNSYM {
+    for kind in [SHT_SYMTAB, SHT_DYNSYM] {
+        if !headers.iter().any(|s| s.sh_type(endian) == kind) {
             continue;
         }
         symbol_tables += 1;
-        let name = section_name(&symtab);
-        if symtab.entsize != SYM_SIZE || symtab.size % SYM_SIZE != 0 {
-            return Err(ImageError::Malformed(format!(
-                "ELF symbol table {name}: entry size {} and size {}, expected entries of {SYM_SIZE}",
-                symtab.entsize, symtab.size
-            )));
-        }
-        let strtab = u16::try_from(symtab.link)
-            .ok()
-            .filter(|&l| l < e_shnum)
-            .map(section)
-            .transpose()?
-            .filter(|s| s.kind == SHT_STRTAB)
-            .ok_or_else(|| {
-                ImageError::Malformed(format!(
-                    "ELF symbol table {name} links to section {}, not a string table",
-                    symtab.link
-                ))
-            })?;
-        let (symbols, strings) = (data(&symtab), data(&strtab));
-        for (j, sym) in symbols.chunks_exact(SYM_SIZE as usize).enumerate() {
-            let st_name = u32::from_le_bytes([sym[0], sym[1], sym[2], sym[3]]);
-            let st_shndx = u16::from_le_bytes([sym[6], sym[7]]);
-            let sym_name = c_str_at(strings, st_name.into()).ok_or_else(|| {
-                ImageError::Malformed(format!(
-                    "ELF symbol {j} of {name}: name at {st_name} is outside its string table or unterminated"
-                ))
-            })?;
-            if st_shndx != SHN_UNDEF && is_kernel_symbol(sym_name, kernel_name) {
+        let name = if kind == SHT_SYMTAB { ".symtab" } else { ".dynsym" };
+        let symbols = sections.symbols(endian, image, kind).map_err(malformed(format!("ELF symbol table {name}")))?;
+        for (j, symbol) in symbols.iter().enumerate() {
+            let symbol_name =
+                symbol.name(endian, symbols.strings()).map_err(malformed(format!("ELF symbol {j} of {name}")))?;
+            if !symbol.is_undefined(endian) && is_kernel_symbol(symbol_name, kernel_name) {
                 return Ok((e_machine, e_flags));
             }
         }
@@ -513,17 +439,15 @@ fn validate_elf(image: &[u8], machine: Option<u16>, kernel_name: &str) -> Result
     Err(ImageError::NoKernel { name: kernel_name.to_string(), place: "symbol table" })
 }
 
+/// Turns an error of `object` into [`ImageError::Malformed`] naming `what` it was reading.
+fn malformed(what: impl fmt::Display) -> impl FnOnce(object::Error) -> ImageError {
+    move |e| ImageError::Malformed(format!("{what}: {e}"))
+}
+
 /// `name` or `name.kd` (the AMD kernel descriptor).
 fn is_kernel_symbol(symbol: &[u8], kernel_name: &str) -> bool {
     let k = kernel_name.as_bytes();
     symbol == k || symbol.strip_prefix(k) == Some(b".kd")
-}
-
-/// The NUL-terminated string at `at` in `table`, without the NUL.
-fn c_str_at(table: &[u8], at: u64) -> Option<&[u8]> {
-    let rest = table.get(usize::try_from(at).ok()?..)?;
-    let end = rest.iter().position(|&b| b == 0)?;
-    Some(&rest[..end])
 }
 
 // ---------------------------------------------------------------------------
@@ -586,36 +510,23 @@ fn validate_fatbin(image: &[u8]) -> Result<ImageInfo> {
 // ---------------------------------------------------------------------------
 // PTX
 
-/// `None` if `image` does not look like PTX at all; otherwise whether it is usable
-/// PTX declaring `.entry kernel_name`. The loader appends the NUL, so it may be absent.
-fn validate_ptx(image: &[u8], kernel_name: &str) -> Option<Result<()>> {
+/// Whether PTX (as [`hip::kernel_image_kind`] judged it) is usable text declaring
+/// `.entry kernel_name`. The loader appends the NUL, so it may be absent.
+fn validate_ptx(image: &[u8], kernel_name: &str) -> Result<()> {
     let body = match image.iter().rposition(|&b| b != 0) {
         Some(last) => &image[..=last],
-        None => return None,
+        None => &[],
     };
-    let (text, bad_at) = match std::str::from_utf8(body) {
-        Ok(text) => (text, None),
-        Err(e) => (std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or(""), Some(e.valid_up_to())),
-    };
-    let looks_like_ptx = text.lines().take(200).any(|line| {
-        let line = line.trim_start();
-        line.starts_with(".version") || line.starts_with(".target")
-    });
-    if !looks_like_ptx {
-        return None;
-    }
-    if let Some(at) = bad_at {
-        return Some(Err(ImageError::BadPtx(format!("PTX is not NUL-terminated text: invalid UTF-8 at byte {at}"))));
-    }
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ImageError::BadPtx(format!("PTX is not NUL-terminated text: invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
     if let Some(at) = text.find('\0') {
-        return Some(Err(ImageError::BadPtx(format!(
-            "PTX is not NUL-terminated text: NUL byte at {at} before the end"
-        ))));
+        return Err(ImageError::BadPtx(format!("PTX is not NUL-terminated text: NUL byte at {at} before the end")));
     }
     if ptx_has_entry(text, kernel_name) {
-        Some(Ok(()))
+        Ok(())
     } else {
-        Some(Err(ImageError::NoKernel { name: kernel_name.to_string(), place: "PTX (.entry)" }))
+        Err(ImageError::NoKernel { name: kernel_name.to_string(), place: "PTX (.entry)" })
     }
 }
 
@@ -633,6 +544,9 @@ fn ptx_has_entry(text: &str, kernel_name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::hip::{EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION};
+    use object::elf::{ELFMAG, SHT_NULL, SHT_STRTAB};
+
+    const FATBIN_MAGIC: &[u8] = KERNEL_IMAGE_MAGICS[3].1;
 
     const NAME: &str = "sinewave";
 
@@ -661,7 +575,7 @@ mod tests {
         let shoff = (shstrtab_at + shstrtab.len() as u64).next_multiple_of(8);
 
         let mut elf = vec![0u8; 64];
-        elf[..4].copy_from_slice(ELF_MAGIC);
+        elf[..4].copy_from_slice(&ELFMAG);
         elf[4] = 2; // 64-bit
         elf[5] = 1; // little-endian
         elf[6] = 1; // version
@@ -677,10 +591,10 @@ mod tests {
         elf.extend_from_slice(&strtab);
         elf.extend_from_slice(&shstrtab);
         elf.resize(shoff as usize, 0);
-        let mut shdr = |name: u32, kind: u32, offset: u64, size: u64, link: u32, entsize: u64| {
+        let mut shdr = |name: u32, kind: object::elf::SectionType, offset: u64, size: u64, link: u32, entsize: u64| {
             let mut h = [0u8; 64];
             h[0..4].copy_from_slice(&name.to_le_bytes());
-            h[4..8].copy_from_slice(&kind.to_le_bytes());
+            h[4..8].copy_from_slice(&kind.0.to_le_bytes());
             h[24..32].copy_from_slice(&offset.to_le_bytes());
             h[32..40].copy_from_slice(&size.to_le_bytes());
             h[40..44].copy_from_slice(&link.to_le_bytes());

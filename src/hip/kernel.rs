@@ -16,35 +16,7 @@ pub const EMBEDDED_KERNEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sin
 /// gfx90a,gfx940,gfx1030", or "none: ..." with the reason and the remedy.
 pub const EMBEDDED_KERNEL_DESCRIPTION: &str = env!("HIP_SINEWAVE_KERNEL_DESCRIPTION");
 
-/// What a kernel image looks like, judged by its first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelImageKind {
-    /// No bytes (no kernel was built).
-    Empty,
-    /// A clang offload bundle or ELF code object (hipcc on AMD).
-    AmdCodeObject,
-    /// An nvcc fatbin.
-    NvidiaFatbin,
-    /// PTX text (needs a trailing NUL for the loader).
-    Ptx,
-    /// Anything else (the loader will likely reject it).
-    Unknown,
-}
-
-/// Classifies a kernel image (for messages, and to NUL-terminate PTX).
-pub fn kernel_image_kind(image: &[u8]) -> KernelImageKind {
-    if image.is_empty() {
-        KernelImageKind::Empty
-    } else if build_logic::is_amd_code_object(image) {
-        KernelImageKind::AmdCodeObject
-    } else if build_logic::is_nvidia_fatbin(image) {
-        KernelImageKind::NvidiaFatbin
-    } else if build_logic::looks_like_ptx(image) {
-        KernelImageKind::Ptx
-    } else {
-        KernelImageKind::Unknown
-    }
-}
+pub use build_logic::{kernel_image_kind, KernelImageKind, KERNEL_IMAGE_MAGICS};
 
 /// The build script's pure helpers, shared so the same magic checks run at
 /// build time and at run time, and are unit-tested here.
@@ -60,13 +32,24 @@ mod tests {
     #[test]
     fn classifies_images() {
         assert_eq!(kernel_image_kind(b""), KernelImageKind::Empty);
-        assert_eq!(kernel_image_kind(b"__CLANG_OFFLOAD_BUNDLE__\x02"), KernelImageKind::AmdCodeObject);
-        assert_eq!(kernel_image_kind(b"\x7fELF\x02\x01"), KernelImageKind::AmdCodeObject);
+        assert_eq!(kernel_image_kind(b"__CLANG_OFFLOAD_BUNDLE__\x02"), KernelImageKind::OffloadBundle);
+        assert_eq!(kernel_image_kind(b"\x7fELF\x02\x01"), KernelImageKind::Elf);
         // A compressed bundle (hipcc --offload-compress): the build script must accept it.
-        assert_eq!(kernel_image_kind(b"CCOB\x03\x00\x01\x00"), KernelImageKind::AmdCodeObject);
+        assert_eq!(kernel_image_kind(b"CCOB\x03\x00\x01\x00"), KernelImageKind::CompressedOffloadBundle);
+        for amd in [KernelImageKind::OffloadBundle, KernelImageKind::CompressedOffloadBundle, KernelImageKind::Elf] {
+            assert!(amd.is_amd_code_object(), "{amd:?}");
+        }
         assert_eq!(kernel_image_kind(&[0x50, 0xed, 0x55, 0xba, 0x01, 0x00]), KernelImageKind::NvidiaFatbin);
         assert_eq!(kernel_image_kind(b"//\n.version 8.8\n.target sm_90\n.address_size 64\n"), KernelImageKind::Ptx);
         assert_eq!(kernel_image_kind(b"garbage"), KernelImageKind::Unknown);
+        // A multi-byte character cut at the end of the inspected head, or a bad byte after
+        // the directives, does not hide PTX (the full check in app::code_object reports it).
+        let mut long = b".version 8.8\n.target sm_90\n".to_vec();
+        long.resize(4095, b' ');
+        long.extend_from_slice("\u{e9}".as_bytes());
+        assert_eq!(kernel_image_kind(&long), KernelImageKind::Ptx);
+        assert_eq!(kernel_image_kind(b".version 8.8\n\xff"), KernelImageKind::Ptx);
+        assert_eq!(kernel_image_kind(b"\xff.version 8.8\n"), KernelImageKind::Unknown);
     }
 
     #[test]

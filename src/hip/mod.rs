@@ -50,7 +50,9 @@ mod stream;
 pub use device::{DeviceInfo, Hip, PciAddress};
 pub use error::{HipError, LoadError, Result};
 pub use external::{ExternalMemory, ExternalSemaphore, MappedBuffer, SemaphoreKind};
-pub use kernel::{kernel_image_kind, KernelImageKind, EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION, KERNEL_NAME};
+pub use kernel::{
+    kernel_image_kind, KernelImageKind, EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION, KERNEL_IMAGE_MAGICS, KERNEL_NAME,
+};
 pub use memory::DeviceBuffer;
 pub use module::{Function, Module};
 pub use stream::{Event, Stream};
