@@ -35,6 +35,9 @@ const DESCRIPTION_ENV: &str = "HIP_SINEWAVE_KERNEL_DESCRIPTION";
 /// compiled only if this hipcc knows it (its clang's `--print-supported-cpus`) and accepts
 /// it (a per-target compile), so one target an older or newer ROCm lacks (gfx940 is gone
 /// from LLVM and ROCm 7; gfx942/950/115x/120x are too new for ROCm 5) never loses the rest.
+/// Evidence: LLVM removed gfx940/gfx941 (commit 8615f9aa, cited by
+/// <https://github.com/ROCm/xla/pull/116>); Debian 12's hipcc (ROCm 5.2) builds gfx908,
+/// gfx90a and gfx1030 but none of gfx942+ or gfx11 (measured in CI, tests/hip_without_gpu.rs).
 const DEFAULT_AMD_ARCHS: &[&str] = &[
     "gfx908", "gfx90a", "gfx942", "gfx950", "gfx1030", "gfx1031", "gfx1032", "gfx1100", "gfx1101", "gfx1102",
     "gfx1150", "gfx1151", "gfx1200", "gfx1201",
@@ -167,7 +170,8 @@ fn compile_amd_targets(hipcc: &Path, out_dir: &Path, archs: &[String]) -> Result
 }
 
 /// The AMD processors this hipcc's clang knows (`--print-supported-cpus`, which clang
-/// prints on stderr), or `None` when it cannot say.
+/// prints on stderr: llvm/llvm-project `llvm/lib/MC/MCSubtargetInfo.cpp` writes the list with
+/// `errs()`; both streams are read), or `None` when it cannot say.
 fn supported_amd_archs(hipcc: &Path) -> Option<Vec<String>> {
     let out = Command::new(hipcc)
         .args(["--target=amdgcn-amd-amdhsa", "-nogpulib", "--print-supported-cpus"])
@@ -199,6 +203,8 @@ fn amd_archs() -> Vec<String> {
     DEFAULT_AMD_ARCHS.iter().map(|a| a.to_string()).collect()
 }
 
+/// nvcc directly, not hipcc: HIP's NVIDIA headers do not build against CUDA 13 (measured on
+/// the H100; see src/hip/nvidia/shim.cpp), and hipcc's `--genco` gives PTX text there.
 fn compile_nvidia(nvcc: &Path, out_dir: &Path) -> Result<(Vec<u8>, String), String> {
     let sms = nvidia_sms();
     let output = out_dir.join("sinewave.fatbin");
@@ -257,8 +263,9 @@ fn build_shim(nvcc: &Path, out_dir: &Path) {
 
 /// Runs `cmd`, then checks that `output` exists, is non-empty and passes
 /// `magic_ok`. Both the exit status and the file are checked: hipcc on NVIDIA
-/// is known to exit 0 after writing the wrong thing. Prints nothing: the
-/// caller decides whether a failure deserves a warning.
+/// exits 0 after writing the wrong thing (ROCm/HIP `bin/hipcc.pl`, rocm-5.2.0: with
+/// HIP_PLATFORM=nvidia, `--genco` becomes `hipcc -ptx`, PTX text rather than a code object).
+/// Prints nothing: the caller decides whether a failure deserves a warning.
 fn run_and_check(cmd: &mut Command, output: &Path, magic_ok: fn(&[u8]) -> bool) -> Result<Vec<u8>, String> {
     let _ = fs::remove_file(output);
     run(cmd)?;

@@ -50,8 +50,10 @@ const HIP_EXTERNAL_MEMORY_DEDICATED: c_uint = 1;
 const HIP_EXTERNAL_SEMAPHORE_TIMELINE_FD: c_uint = 9;
 
 // The descriptors at their HIP >= 6 / CUDA size. HIP 5 reads only a prefix of each, so a
-// full-size, zero-filled descriptor is right for every version. Padding is spelled out as
-// fields, so that every byte HIP may read is written (zero).
+// full-size, zero-filled descriptor is right for every version (the reserved tails and the
+// semaphore params' nvSciSync arrived in ROCm 6.0, ROCm/HIP commit 400af522e; evidence for
+// this and the other workarounds below: docs/ARCHITECTURE.md, "Driver workarounds and their
+// evidence"). Padding is spelled out as fields, so that every byte HIP may read is written (zero).
 
 /// The handle union: an fd, or (Windows) a handle and a name, which give it its size.
 #[repr(C)]
@@ -369,7 +371,8 @@ fn create_exported_buffer(v: &mut VkObjects, instance: &ash::Instance, device: &
     // SAFETY: a live device; the create info chain outlives the call.
     v.buffer = unsafe { device.create_buffer(&info, None) }.context("vkCreateBuffer (exportable)")?;
 
-    // Some drivers (NVIDIA) want exported memory dedicated to its buffer; HIP must then be told.
+    // A driver may require or prefer exported memory dedicated to its buffer (the spec's
+    // VkMemoryDedicatedRequirements); HIP must then be told.
     let mut dedicated_req = vk::MemoryDedicatedRequirements::default();
     let mut req = vk::MemoryRequirements2::default().push_next(&mut dedicated_req);
     let query = vk::BufferMemoryRequirementsInfo2::default().buffer(v.buffer);
@@ -426,8 +429,9 @@ fn import_memory(hip: &Hip, h: &mut HipObjects, exported: ExportedMemory) -> Res
     let mut memory = null_mut();
     // SAFETY: desc is full-size and zero-filled and names a live fd; memory is an out-pointer.
     let status = unsafe { (hip.hipImportExternalMemory)(&mut memory, &desc) };
-    // Who closes the fd: ROCm's import only BORROWS it (ROCm never closes it); CUDA takes
-    // ownership on success. This project's shim hands CUDA a dup, so with the shim and with
+    // Who closes the fd: ROCm's import only BORROWS it (ROCm never closes it: ROCm/clr
+    // rocclr/device/rocm/rocmemory.cpp); CUDA takes ownership on success (its docs of
+    // cuImportExternalMemory). This project's shim hands CUDA a dup, so with the shim and with
     // ROCm the caller closes its fd after the import, success or not. (Calling CUDA or another
     // HIP-on-CUDA layer directly? Then give up the fd on success: `fd.into_raw_fd()`.)
     drop(exported.fd);
@@ -709,7 +713,8 @@ enum Outcome {
 
 fn run(hip: &Hip, h: &mut HipObjects, v: &mut VkObjects, kernel_arg: Option<&Path>) -> Result<Outcome> {
     let hip_uuid = pick_hip_device(hip, h)?;
-    // Step 9, checked this early because on AMD the HIP UUID is not Vulkan's deviceUUID either.
+    // Step 9, checked this early because on AMD the HIP UUID is not Vulkan's deviceUUID either
+    // (https://github.com/ROCm/hipamd/issues/50; semaphores: https://github.com/ROCm/clr/issues/72).
     if !hip.is_nvidia_shim && cfg!(target_os = "linux") {
         eprintln!(
             "HIP on AMD/Linux cannot import Vulkan semaphores (ROCm's binary import reaches \
@@ -770,7 +775,8 @@ fn teardown(hip: &Hip, h: &mut HipObjects, v: &mut VkObjects) {
         }
         if let Some(mapped) = h.mapped.take() {
             // ROCm 5.0–5.4: the mapped pointer does not hold its import, and hipFree of it
-            // releases the import itself; there only hipDestroyExternalMemory may be called.
+            // releases the import itself; there only hipDestroyExternalMemory may be called
+            // (ROCm/hipamd 84da7a9e and ROCm/ROCclr 0f3bbd68 added the retain in 5.5).
             if hip.is_nvidia_shim || !(50_000_000..50_500_000).contains(&h.runtime_version) {
                 hip.warn("hipFree(mapped buffer)", (hip.hipFree)(mapped));
             }

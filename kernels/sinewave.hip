@@ -13,6 +13,8 @@
 //
 // nvcc compiles this file directly, without HIP's headers: __global__, __shared__,
 // blockIdx and friends are CUDA built-ins there. hipcc needs HIP's runtime header.
+// (HIP's NVIDIA headers do not build against CUDA 13: measured on the H100, and
+// https://github.com/ROCm/rocm-systems/pull/775; see src/hip/nvidia/shim.cpp.)
 #ifndef __CUDACC__
 #include <hip/hip_runtime.h>
 #endif

@@ -15,7 +15,7 @@ test_bin=$(cargo test --release --test lifetimes --no-run --message-format=json 
 [ -n "$test_bin" ] && cp "$test_bin" .gpu/lifetimes
 cp ../shared/vulkan-loader/*.deb .gpu/
 # NVIDIA's Vulkan ICD (libGLX_nvidia) needs glvnd's dispatch libraries, which that
-# machine's image lacks.
+# machine's image lacks (seen while bringing the H100 run up, commit a0da438; no log kept).
 (cd .gpu && apt-get download libglvnd0 libglx0 libegl1 libopengl0 libgl1 libgles2)
 exclude=$(git rev-parse --git-path info/exclude)
 mkdir -p "$(dirname "$exclude")"

@@ -12,10 +12,13 @@ cd "$(dirname "$0")/.."
 what=${1:-verify}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 
+# The H100 image has no Vulkan loader (measured 2026-11): unpack Debian's libvulkan1 and
+# vulkan-validationlayers 1.3.239, which load on its 1.4 NVIDIA driver (measured).
 for f in .gpu/*.deb; do dpkg -x "$f" /; done
 ldconfig
 # The image's /usr/share ICD names libGLX_nvidia, which fails headless; prefer the
-# container toolkit's ICD when it is there.
+# container toolkit's ICD when it is there. (Seen while bringing the H100 run up, commit
+# a0da438; no log of the failure was kept.)
 for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
            /etc/vulkan/icd.d/nvidia_icd.json; do
   if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; echo "VK_DRIVER_FILES=$icd"; break; fi
@@ -25,7 +28,11 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 nvcc --version | tail -2
 
 # The shim and the kernel go beside the binary, where it looks for them on its own: no
-# HIP_RUNTIME_LIBRARY, no --kernel.
+# HIP_RUNTIME_LIBRARY, no --kernel. Beside the binary also wins over the stray
+# /lib/x86_64-linux-gnu/libamdhip64.so.5 this image carries (measured; src/hip/ffi.rs).
+# Every run below is --headless: with a swapchain the NVIDIA driver crashed in
+# vkCreateDevice under Xvfb (SIGSEGV, a null call from libnvidia-eglcore; cuda-gdb, 2026-11),
+# so the windowed path is tested on lavapipe only (tests/windowed.rs, tests/window_stress.rs).
 bash scripts/build-nvidia.sh .gpu
 BIN=.gpu/hip-vulkan-sinewave
 export RUST_LOG=${RUST_LOG:-info}

@@ -1,5 +1,8 @@
 //! A PCI address: how a HIP device and a Vulkan device are matched when their UUIDs differ
-//! (AMD: HIP's UUID is the ASCII of a `GPU-…` id, Vulkan's a binary one). Both layers
+//! (AMD: HIP's UUID is the ASCII hex of ROCr's `GPU-…` unique id, derived from the GPU's
+//! serial number on some GPUs, while RADV and AMDVLK derive theirs from the PCI address:
+//! <https://github.com/ROCm/hipamd/issues/50>; ROCm/clr `rocclr/device/rocm/rocdevice.cpp`
+//! copies the 16 characters after `GPU-`). Both layers
 //! report it (`hipDeviceGetAttribute`'s PCI attributes, `VK_EXT_pci_bus_info`), so it lives
 //! beneath both.
 

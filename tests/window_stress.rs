@@ -15,7 +15,9 @@ fn require(tool: &str, package: &str) {
 /// An Xvfb server on a free display, killed on drop. `-noreset`: by default the server
 /// resets when its last client disconnects, and a client connecting during that reset
 /// fails (seen once in 10 CI runs: the demo could not open the display after an xdotool
-/// probe had just disconnected).
+/// probe had just disconnected; commit 5dcd7a2). Others hit the same race and fixed it the
+/// same way: <https://github.com/openscad/openscad/pull/3037>,
+/// <https://github.com/mantidproject/mantid/pull/31570>.
 struct Xvfb {
     child: Child,
     display: String,

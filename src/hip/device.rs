@@ -33,15 +33,17 @@ pub struct DeviceInfo {
     /// Marketing name (`hipDeviceGetName`).
     pub name: String,
     /// Device UUID (`hipDeviceGetUuid`). On NVIDIA it equals Vulkan's
-    /// `deviceUUID`; on AMD it does not, match by [`DeviceInfo::pci`] there.
+    /// `deviceUUID` (measured on the H100, 2026-11); on AMD it does not
+    /// (<https://github.com/ROCm/hipamd/issues/50>), match by [`DeviceInfo::pci`] there.
     pub uuid: [u8; 16],
     /// PCI domain/bus/device (`hipDeviceGetAttribute`).
     pub pci: PciAddress,
     /// HIP's compute capability (major, minor).
     pub compute_capability: (i32, i32),
-    /// Architecture: `sm_XY` on NVIDIA; on AMD `amdgcn (cc X.Y)` — the exact
-    /// `gfx` name is only in `hipDeviceProp_t`, whose layout changed between
-    /// HIP 5 and 6, so it is not read.
+    /// Architecture: `sm_XY` on NVIDIA; on AMD the `gfx` name from the KFD topology, else
+    /// `amdgcn (cc X.Y)` — HIP has the `gfx` name only in `hipDeviceProp_t`, whose layout
+    /// changed between HIP 5 and 6 (<https://github.com/ROCm/ROCm/issues/2728>), so it is not
+    /// read.
     pub arch: String,
 }
 
@@ -69,11 +71,16 @@ impl Hip {
     }
 
     /// Whether this runtime can import Vulkan semaphores. The NVIDIA shim can (CUDA imports
-    /// binary and timeline semaphores). ROCm on Linux cannot: its binary import reaches
-    /// `ShouldNotReachHere()` (an abort in runtimes built with assertions,
-    /// `hipErrorNotSupported`/`InvalidValue` otherwise: ROCm/clr issue #72) and the
-    /// timeline type gives `hipErrorInvalidValue`; the newest development source imports
-    /// them but its signal and wait do nothing. So on AMD/Linux nothing tries.
+    /// binary and timeline semaphores; measured on the H100). ROCm on Linux cannot: its
+    /// binary import reaches `ShouldNotReachHere()` (an abort in runtimes built with
+    /// assertions, `hipErrorNotSupported`/`InvalidValue` otherwise:
+    /// <https://github.com/ROCm/clr/issues/72>, <https://github.com/ROCm/hipamd/issues/48>;
+    /// ROCm/clr `rocclr/device/rocm/rocdevice.hpp`, `NullDevice::importExtSemaphore`) and the
+    /// timeline type gives `hipErrorInvalidValue` (`hipamd/src/hip_memory.cpp` accepts types
+    /// up to D3D12Fence only). ROCm's 2026 import and GPU-side signal/wait work is
+    /// Windows-only, with Linux stubs (<https://github.com/ROCm/rocm-systems/pull/6021>,
+    /// <https://github.com/ROCm/rocm-systems/pull/6632>). So on AMD/Linux nothing tries;
+    /// revisit when a ROCm release implements the Linux path.
     pub fn imports_semaphores(&self) -> bool {
         semaphores_importable(self.is_nvidia_shim(), cfg!(target_os = "linux"))
     }
@@ -165,7 +172,9 @@ impl Hip {
 
     /// For `Drop` impls of objects queued work may still use: waits for the device, and
     /// logs (never panics) if that fails. HIP objects are not `Send`, so the current device
-    /// of this thread is the one they were made on.
+    /// of this thread is the one they were made on. This follows the API contract (CUDA's
+    /// docs: outstanding signals and waits must complete before a semaphore is destroyed), not
+    /// a driver bug; NVIDIA's compute-sanitizer found 0 hazards with it on the H100.
     pub(crate) fn synchronize_before_release(&self, what: &str) {
         if let Err(e) = self.device_synchronize() {
             log::warn!("before {what}: {e}");
@@ -174,8 +183,9 @@ impl Hip {
 }
 
 /// The PCI domain from `hipDeviceGetAttribute(hipDeviceAttributePciDomainID)`. ROCm
-/// implements that attribute from 6.0 (ROCm/clr 4d0aa65); 5.x answers
-/// `hipErrorInvalidValue` (Debian 12's 5.2, Ubuntu 24.04's 5.7). Then the domain is taken
+/// implements that attribute from 6.0 (ROCm/clr 4d0aa65, `hipamd/src/hip_device_runtime.cpp`,
+/// first tagged rocm-6.0.0); 5.x answers `hipErrorInvalidValue` from the switch's default
+/// (source of Debian 12's 5.2.3 and of 5.7.0). Then the domain is taken
 /// as 0, which is right on every machine with one PCI domain, and the log says so.
 fn pci_domain_or_zero(answer: Result<i32>, ordinal: i32) -> Result<u32> {
     match answer {
@@ -192,7 +202,8 @@ fn pci_domain_or_zero(answer: Result<i32>, ordinal: i32) -> Result<u32> {
 
 /// The `gfx…` name of the AMD GPU at `pci`, from the amdgpu driver's KFD topology
 /// (`/sys/class/kfd/kfd/topology/nodes/*/properties`). HIP has it only in
-/// `hipDeviceProp_t::gcnArchName`, whose offset changed between HIP 5 and 6.
+/// `hipDeviceProp_t::gcnArchName`, whose offset changed between HIP 5 and 6 (396 before,
+/// 1160 from 6.0: <https://github.com/llvm/llvm-project/pull/167695> reads both layouts).
 fn amd_gfx_name(pci: PciAddress) -> Option<String> {
     let nodes = std::fs::read_dir("/sys/class/kfd/kfd/topology/nodes").ok()?;
     nodes

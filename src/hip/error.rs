@@ -36,7 +36,9 @@ impl HipError {
 
     /// Whether the runtime reported an unsupported operation or handle type
     /// (`hipErrorNotSupported`, or `hipErrorInvalidValue`, which ROCm returns
-    /// for interop handle types it does not implement).
+    /// for interop handle types it does not implement: ROCm/clr `hipamd/src/hip_memory.cpp`
+    /// rejects semaphore types above D3D12Fence (4) with it, and
+    /// <https://github.com/ROCm/hipamd/issues/48> shows it for an fd import on Linux).
     pub fn is_unsupported(&self) -> bool {
         self.code == ffi::HIP_ERROR_NOT_SUPPORTED || self.code == ffi::HIP_ERROR_INVALID_VALUE
     }

@@ -6,14 +6,19 @@
 //! import, whether the import succeeded or failed. The two runtimes differ here, and the
 //! rule above is the one that is right for both:
 //! - ROCm never closes or duplicates the fd it imports, on success or failure, in any
-//!   version (ROCm/clr `hipImportExternalMemory` → ROCr's dma-buf import; checked in the
-//!   source of 5.2 to 6.3 and the 7.x development branch): a runtime that "took ownership"
+//!   version (ROCm/clr `hipamd/src/hip_memory.cpp` `hipImportExternalMemory` → `amd::ExternalBuffer`
+//!   → `rocclr/device/rocm/rocmemory.cpp` `Memory::create` → `interopMapBuffer(fd)` →
+//!   `hsa_amd_interop_map_buffer`, with no `close`; checked in the source of 5.2 to 6.3 and
+//!   the 7.x development branch): a runtime that "took ownership"
 //!   would leak one dma-buf fd per import, and keep the VRAM alive after `vkFreeMemory`.
+//!   Measured: `tests/lifetimes.rs` (`a_failed_hip_import_gives_the_exported_fd_back`, ROCm
+//!   5.2 without a GPU) and the H100's 200-cycle HIP leak test (fds 59 → 59, BENCHMARKS.md).
 //! - CUDA takes ownership of the fd on success ("Ownership of the file descriptor is
 //!   transferred to the CUDA driver when the handle is imported successfully",
 //!   `cuImportExternalMemory`), and was seen closing it on a *failed* memory import too
-//!   (H100, CUDA 13.0, driver 580). So the NVIDIA shim (`src/hip/nvidia/shim.cpp`) hands
-//!   CUDA a `dup` of the caller's fd and deals with the dup itself.
+//!   (H100, CUDA 13.0, driver 580; seen once, no log kept). So the NVIDIA shim
+//!   (`src/hip/nvidia/shim.cpp`) hands CUDA a `dup` of the caller's fd and deals with the
+//!   dup itself. Revisit if ROCm ever starts taking ownership of imported fds.
 
 use std::ffi::c_void;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -136,7 +141,9 @@ impl Drop for MappedBuffer {
             // ROCm 5.0–5.4: the mapping does not retain the import, and hipFree on it
             // releases the import itself; the hipDestroyExternalMemory that follows (field
             // drop) would then release it a second time. Leave the release to that call.
-            // (ROCm 5.5 added the retain: hipamd 84da7a9e / ROCclr 0f3bbd68.)
+            // (ROCm 5.5 added the retain: ROCm/hipamd 84da7a9e src/hip_memory.cpp and
+            // ROCm/ROCclr 0f3bbd68 platform/memory.cpp, both first tagged rocm-5.5.0. From the
+            // source only: no AMD GPU has run this path. Drop it with ROCm < 5.5 support.)
             return;
         }
         // SAFETY: ptr came from hipExternalMemoryGetMappedBuffer and is freed
@@ -160,8 +167,8 @@ pub struct ExternalSemaphore {
 impl ExternalSemaphore {
     /// Imports a Vulkan semaphore exported as OPAQUE_FD. The fd is only borrowed, as
     /// for [`ExternalMemory::import_opaque_fd`]. HIP on AMD/Linux cannot import
-    /// semaphores (see [`Hip::imports_semaphores`]); timeline semaphores need CUDA (the
-    /// NVIDIA shim) or HIP ≥ 6 on Windows.
+    /// semaphores (see [`Hip::imports_semaphores`], with its evidence); timeline semaphores
+    /// need CUDA (the NVIDIA shim) or HIP ≥ 6 on Windows.
     ///
     /// # Safety
     /// `fd` must be an `OPAQUE_FD` export (`vkGetSemaphoreFdKHR`) of a Vulkan semaphore of

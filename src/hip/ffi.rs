@@ -3,7 +3,9 @@
 //! constants. The only file that spells out C signatures.
 //!
 //! Why not `hip-runtime-sys`: its build script needs ROCm's headers and asks the
-//! linker for `libamdhip64`, so every build, on every machine, would need ROCm;
+//! linker for `libamdhip64`, so every build, on every machine, would need ROCm
+//! (measured: on a fresh Debian 12 machine with only Rust its build script panics for want
+//! of `hip/hip_runtime_api.h`; docs/ARCHITECTURE.md#driver-workarounds-and-their-evidence);
 //! and linking would make the binary NEED `libamdhip64.so` at start-up, where
 //! the demo must run without HIP (the Vulkan paths). So the handle types are
 //! declared here, as the opaque pointers HIP declares them; with the cargo
@@ -88,7 +90,8 @@ pub const HIP_ERROR_NOT_READY: HipStatus = 600;
 pub const HIP_ERROR_NOT_SUPPORTED: HipStatus = 801;
 
 // Device attributes (`hipDeviceAttribute_t`). Same values in HIP 5.x and 6.x
-// (checked against /usr/include/hip 5.2 and HIP 6 bindings); the NVIDIA shim
+// (checked against /usr/include/hip 5.2 by tests/hip_abi.rs, and against ROCm/HIP
+// include/hip/hip_runtime_api.h at tags rocm-5.0.0 to rocm-6.2.0); the NVIDIA shim
 // maps them to CUDA's.
 /// `hipDeviceAttributeComputeCapabilityMajor`.
 pub const HIP_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: c_int = 23;
@@ -153,7 +156,10 @@ pub union ExternalHandle {
 /// `hipExternalMemoryHandleDesc` at its HIP ≥ 6 / CUDA size (104 bytes).
 ///
 /// HIP 5.x's struct ends after `flags` (40 bytes); it reads only that prefix,
-/// so a zero-filled full-size descriptor is right for both.
+/// so a zero-filled full-size descriptor is right for both. Evidence: the `reserved[16]`
+/// tails of all three descriptors arrived in ROCm/HIP commit 400af522e ("[ABI Break] Adding
+/// interop fields", first in tag rocm-6.0.0); tests/hip_abi.rs checks the prefix against the
+/// installed (5.2) headers, the NVIDIA shim `static_assert`s the full size against CUDA's.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ExternalMemoryHandleDesc {
@@ -200,11 +206,13 @@ pub struct ExternalSemaphoreHandleDesc {
 /// `params` of the semaphore signal/wait descriptors, in the layout of CUDA
 /// and of current HIP (with the `nvSciSync` member, 72 bytes).
 ///
-/// HIP up to early 6.x has no `nvSciSync` member (params 64 bytes, struct
+/// HIP before 6.0 (ROCm 5.x) has no `nvSciSync` member (params 64 bytes, struct
 /// 136): `keyedMutex` and `flags` then sit at other offsets. Only
 /// `fence.value` (offset 0 in every version) is ever non-zero here, and each
 /// call passes ONE descriptor (see `wait_external_semaphores`), so the same
-/// zero-filled 144-byte value is read correctly by either layout.
+/// zero-filled 144-byte value is read correctly by either layout. Evidence: ROCm/HIP commit
+/// 400af522e added `nvSciSync` to both param structs (first in rocm-6.0.0; rocm-5.7.0's
+/// header lacks it); tests/hip_abi.rs checks that HIP 5's `flags` lands in our zero tail.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct ExternalSemaphoreParams {
@@ -378,7 +386,10 @@ pub fn library_candidates() -> Vec<PathBuf> {
 /// The candidates, in order:
 /// 1. `explicit` (`$HIP_RUNTIME_LIBRARY`), and then nothing else: falling back to another
 ///    runtime (say, a stray libamdhip64 on an NVIDIA machine) would hide the user's mistake;
-/// 2. `libamdhip64.so` beside the executable (where `scripts/build-nvidia.sh` puts the shim);
+/// 2. `libamdhip64.so` beside the executable (where `scripts/build-nvidia.sh` puts the shim),
+///    before any system path: the H100 image carries a stray
+///    `/lib/x86_64-linux-gnu/libamdhip64.so.5` (measured, 2026-11; see
+///    docs/ARCHITECTURE.md#driver-workarounds-and-their-evidence);
 /// 3. the shim build.rs built, when there is one;
 /// 4. [`LIBRARY_NAMES`] through the dynamic loader's search path;
 /// 5. [`LIBRARY_NAMES`] in each of `rocm_lib_dirs` (`$ROCM_PATH/lib`, `$HIP_PATH/lib`,

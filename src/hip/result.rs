@@ -31,8 +31,9 @@ pub fn error(api: &Api, call: &'static str, status: HipStatus) -> HipError {
     let (name, message) =
         unsafe { (static_str((api.hipGetErrorName)(status)), static_str((api.hipGetErrorString)(status))) };
     let name = name.unwrap_or_else(|| format!("hipError {status}"));
-    // Some runtimes (ROCm 5.2) answer hipGetErrorString with the bare name;
-    // say something more useful for the codes users actually meet.
+    // Some runtimes (ROCm 5.2) answer hipGetErrorString with the bare name (ROCm/hipamd
+    // src/hip_error.cpp at rocm-5.2.3 returns ihipGetErrorName; fixed by hipamd 1fd89af8,
+    // first in rocm-5.3.0): say something more useful for the codes users actually meet.
     let message = match message {
         Some(m) if !m.is_empty() && m != name => m,
         _ => fallback_description(status).unwrap_or("no description from the runtime").to_string(),
@@ -336,7 +337,8 @@ pub unsafe fn memcpy_async(
 /// `hipImportExternalMemory`.
 ///
 /// # Safety
-/// `desc` describes a live handle; on success the runtime owns an fd handle.
+/// `desc` describes a live handle. The fd is only borrowed: ROCm never takes it, and the
+/// NVIDIA shim hands CUDA a dup (see `external.rs` for the evidence).
 pub unsafe fn import_external_memory(api: &Api, desc: &ffi::ExternalMemoryHandleDesc) -> Result<hipExternalMemory_t> {
     let mut m: hipExternalMemory_t = ptr::null_mut();
     // SAFETY: desc is a full-size, initialised descriptor; writes one handle.
@@ -373,7 +375,8 @@ pub unsafe fn destroy_external_memory(api: &Api, memory: hipExternalMemory_t) ->
 /// `hipImportExternalSemaphore`.
 ///
 /// # Safety
-/// `desc` describes a live handle; on success the runtime owns an fd handle.
+/// `desc` describes a live handle. The fd is only borrowed, as for
+/// [`import_external_memory`].
 pub unsafe fn import_external_semaphore(
     api: &Api,
     desc: &ffi::ExternalSemaphoreHandleDesc,

@@ -39,7 +39,8 @@ impl Stream {
     /// at least the value; a binary semaphore ignores the value).
     ///
     /// One HIP call per semaphore: HIP versions disagree on the size of the
-    /// wait descriptor (see [`ffi::ExternalSemaphoreParams`]), so an array of
+    /// wait descriptor (136 bytes before ROCm 6.0, 144 from 6.0 and in CUDA; see
+    /// [`ffi::ExternalSemaphoreParams`] for the evidence), so an array of
     /// more than one would be misread by some of them.
     pub fn wait_external_semaphores(&self, waits: &[(&ExternalSemaphore, u64)]) -> Result<()> {
         for (semaphore, value) in waits {

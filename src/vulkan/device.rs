@@ -32,7 +32,7 @@ pub struct PhysicalDeviceInfo {
     pub api_version: u32,
     /// Driver name and version, as the driver reports them.
     pub driver: String,
-    /// `deviceUUID` (equals CUDA's device UUID on NVIDIA).
+    /// `deviceUUID` (equals CUDA's device UUID on NVIDIA: measured on the H100, 2026-11).
     pub uuid: [u8; 16],
     /// PCI address, with `VK_EXT_pci_bus_info`.
     pub pci: Option<PciAddress>,
@@ -142,7 +142,7 @@ pub enum DeviceSelection {
     Identity {
         /// Vulkan `deviceUUID` to match (HIP's device UUID).
         uuid: [u8; 16],
-        /// PCI address to match when no UUID does (AMD).
+        /// PCI address to match when no UUID does (AMD: <https://github.com/ROCm/hipamd/issues/50>).
         pci: Option<PciAddress>,
     },
 }

@@ -71,6 +71,10 @@ pub struct Swapchain {
     pub views: Vec<vk::ImageView>,
     /// Signalled by the frame's submit, waited on by vkQueuePresentKHR; one per image,
     /// because presentation of image i may still hold it when another frame is recorded.
+    /// The spec requires it (VUID-vkQueueSubmit-pSignalSemaphores-00067); validation layers
+    /// from 1.4.313 report the per-frame-in-flight pattern
+    /// (<https://github.com/KhronosGroup/Vulkan-Guide/pull/308>), the 1.3.239 layers used here
+    /// do not, so no test of ours would catch a regression.
     pub render_finished: Vec<Semaphore>,
     pub depth: Image,
     pub format: vk::Format,

@@ -3,7 +3,10 @@
 // APIs, built as a shared library named libamdhip64.so.
 //
 // Why: HIP on NVIDIA is header-only (there is no libamdhip64 to load), and
-// HIP's own NVIDIA headers do not compile against CUDA 13. So this file
+// HIP's own NVIDIA headers do not compile against CUDA 13 (measured on the H100,
+// CUDA 13.0, with Debian's HIP 5.2.3 headers and hipother of late 2023; upstream:
+// https://github.com/ROCm/rocm-systems/pull/775, hipother build errors from CUDA 13's
+// cudaMemPrefetchAsync/cudaMemAdvise signatures). So this file
 // includes NO HIP header: the few HIP types it needs are declared below, with
 // the layouts the Rust side passes (pinned by static_asserts here and by the
 // unit tests in src/hip/ffi.rs).
@@ -17,7 +20,9 @@
 // Error codes: HIP chose CUDA's values for the codes it shares with CUDA, so
 // the codes in kKnownCodes pass through unchanged, whether they come from the
 // runtime (cudaError_t) or the driver (CUresult). Any other CUDA code becomes
-// hipErrorUnknown (999), and the original is printed to stderr.
+// hipErrorUnknown (999), and the original is printed to stderr. Evidence: tests/hip_abi.rs
+// checks these values against the installed HIP header; on the H100 a garbage image came
+// back from cuModuleLoadData as 200, hipErrorInvalidImage (measured, 2026-11).
 //
 // Keep this file as small as the Rust side's table: one function here per
 // entry in `hip_api!`, plus the marker hip_vulkan_sinewave_nvidia_shim.
@@ -122,9 +127,9 @@ struct hipExternalSemaphoreHandleDesc {
 // The signal/wait parameters as the Rust side passes them (ffi.rs,
 // ExternalSemaphoreSignalWaitParams): fence.value at 0, nvSciSync at 8,
 // keyedMutex at 16, flags at 72, 144 bytes. HIP versions disagree on this
-// struct (older AMD headers have no nvSciSync member, so keyedMutex and flags
-// move), and CUDA's has its own definition: the functions below COPY FIELD BY
-// FIELD into CUDA's struct and never cast one to the other.
+// struct (AMD headers before ROCm 6.0 have no nvSciSync member, so keyedMutex and flags
+// move: ROCm/HIP commit 400af522e added it), and CUDA's has its own definition: the
+// functions below COPY FIELD BY FIELD into CUDA's struct and never cast one to the other.
 struct hipExternalSemaphoreSignalWaitParams {
     struct {
         struct {
@@ -430,9 +435,12 @@ HIP_SHIM_EXPORT hipError_t hipMemcpyAsync(void* dst, const void* src, size_t byt
 
 // ---- external memory -------------------------------------------------------
 // fd ownership: the Rust side keeps one rule for every runtime, ROCm's: the
-// import only BORROWS the caller's fd, and the caller closes it afterwards.
-// CUDA instead takes ownership on success (and was seen closing the fd on a
-// failed memory import: H100, CUDA 13.0, driver 580). So CUDA gets a dup:
+// import only BORROWS the caller's fd, and the caller closes it afterwards
+// (ROCm/clr rocclr/device/rocm/rocmemory.cpp maps the fd and never closes it).
+// CUDA instead takes ownership on success (the CUDA driver API docs of
+// cuImportExternalMemory say so; link in docs/ARCHITECTURE.md, "Driver workarounds and
+// their evidence") and was seen closing the fd on a failed memory import (H100, CUDA 13.0,
+// driver 580; no log of that run was kept). So CUDA gets a dup:
 // on success CUDA owns the dup; on failure the dup is closed here, unless
 // CUDA already closed it (then the number may name another file: the
 // device/inode check below tells the two apart).

@@ -90,7 +90,8 @@ impl SyncKind {
 }
 
 /// Why the HIP runtime in use cannot import Vulkan semaphores (AMD's runtime on Linux);
-/// the strategies that need them are then never tried.
+/// the strategies that need them are then never tried. Evidence (upstream issues and ROCm
+/// source, no AMD GPU run of ours): [`hip::Hip::imports_semaphores`].
 pub const NO_SEMAPHORE_IMPORT: &str = "HIP on AMD/Linux cannot import Vulkan semaphores (ROCm's binary import \
      reaches ShouldNotReachHere(), an abort in runtimes built with assertions, and its timeline import answers \
      hipErrorInvalidValue), so it is not attempted";
