@@ -78,6 +78,20 @@ case "$what" in
         tail -5 "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== FAILED"; status=1
       fi
     done
+    # Real time: the wall clock, run-ahead chosen automatically (K with timeline): frames
+    # written ahead at predicted times must verify at the time they were drawn at.
+    for cfg in "timeline 2 256x256" "timeline 3 1024x1024" "timeline 4 1000x45" "binary 3 1024x1024" \
+               "host 2 1024x1024" "serial 1 256x256"; do
+      set -- $cfg
+      log="$OUT/verify-wall-$1-k$2-$3.log"
+      echo "=== --wall-clock --sync $1 --frames-in-flight $2 --grid $3 (auto run-ahead)"
+      if $BIN --headless --wall-clock --heights hip --sync "$1" --frames-in-flight "$2" \
+           --validation --verify --grid "$3" --size 1280x720 --frames 600 > "$log" 2>&1; then
+        grep -E "run-ahead:|wall clock:|verify:" "$log"; echo "=== ok"
+      else
+        tail -5 "$log"; echo "=== FAILED"; status=1
+      fi
+    done
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status

@@ -69,6 +69,7 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
         grids: cli.bench_grids.clone(),
         frames_in_flight: cli.bench_frames_in_flight.clone(),
         run_ahead: cli.bench_run_ahead.clone(),
+        times: cli.bench_time.clone(),
         warmup: cli.bench_warmup,
         frames: cli.bench_frames,
         max_seconds: cli.bench_seconds,

@@ -28,9 +28,11 @@ fn bench_writes_one_record_per_configuration() {
     ]);
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("| vulkan | 40² | 3 | 1 |"), "table:\n{stdout}");
+    for time in ["fixed", "wall"] {
+        assert!(stdout.contains(&format!("| vulkan | {time} | 40² | 3 | 1 |")), "table:\n{stdout}");
+    }
     let records: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(records.len(), 4);
+    assert_eq!(records.len(), 8, "two time modes × two grids × two K");
     let mut seen = Vec::new();
     for r in &records {
         assert_eq!(r["mode"], "vulkan");
@@ -39,10 +41,22 @@ fn bench_writes_one_record_per_configuration() {
             assert!(v.is_finite() && v > 0.0, "{key} = {v} in {r}");
         }
         assert_eq!(r["frames"], 12);
-        seen.push((r["grid"].as_u64().unwrap(), r["frames_in_flight"].as_u64().unwrap()));
+        let time = r["time"].as_str().unwrap_or_else(|| panic!("time missing in {r}"));
+        // The wall clock's prediction error is reported (0 here: the compute shader does
+        // not write ahead, so every frame gets the wall clock itself).
+        match time {
+            "fixed" => assert!(r.get("clock_error_ms_p99").is_none(), "{r}"),
+            "wall" => assert_eq!(r["clock_error_ms_p99"].as_f64(), Some(0.0), "{r}"),
+            other => panic!("time {other} in {r}"),
+        }
+        seen.push((time.to_string(), r["grid"].as_u64().unwrap(), r["frames_in_flight"].as_u64().unwrap()));
     }
     seen.sort();
-    assert_eq!(seen, vec![(16, 1), (16, 3), (40, 1), (40, 3)]);
+    let expected: Vec<(String, u64, u64)> = ["fixed", "wall"]
+        .iter()
+        .flat_map(|t| [(16, 1), (16, 3), (40, 1), (40, 3)].map(|(g, k)| (t.to_string(), g, k)))
+        .collect();
+    assert_eq!(seen, expected);
 }
 
 #[test]

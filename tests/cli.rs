@@ -35,6 +35,34 @@ fn headless_writes_a_png_of_the_requested_size() {
 }
 
 #[test]
+fn wall_clock_headless_runs_verify_the_time_each_frame_was_drawn_at() {
+    // A moving clock: the last frame's heights are checked against the time that frame was
+    // given, not the time of the check (the animation moves between the two).
+    for heights in ["cpu", "vulkan"] {
+        let out = run_demo(&[
+            "--headless",
+            "--wall-clock",
+            "--heights",
+            heights,
+            "--frames",
+            "12",
+            "--grid",
+            "64x48",
+            "--size",
+            "64x64",
+            "--verify",
+            "--validation",
+        ]);
+        let err = stderr(&out);
+        assert!(out.status.success(), "{heights}: {err}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("verify: frame 11,"), "{heights}: {stdout}");
+        // No source here writes ahead, so every frame gets the wall clock exactly.
+        assert!(err.contains("frames drawn at most 0.000 ms off the clock"), "{heights}: {err}");
+    }
+}
+
+#[test]
 fn bad_command_lines_fail_cleanly() {
     for (args, needle) in [
         (&["--grid", "0x0"][..], "out of range"),
@@ -46,6 +74,8 @@ fn bad_command_lines_fail_cleanly() {
         (&["--time", "inf", "--headless"], "finite"),
         (&["--frames", "0", "--headless"], "invalid value '0' for '--frames <N>': 0 is not in 1.."),
         (&["--device", "99", "--headless"], "no such Vulkan device"),
+        (&["--wall-clock"], "--headless"),
+        (&["--headless", "--wall-clock", "--time-step", "0.1"], "cannot be used with"),
     ] {
         let out = run_demo(args);
         assert_clean_failure(&out, needle);

@@ -246,7 +246,7 @@ fn interop_set() -> anyhow::Result<()> {
     let source = CpuHeights::new(renderer.device(), GRID.0, GRID.1, renderer.slots().len())?;
     renderer.set_height_source(Box::new(source))?;
     for t in [0.0, 0.5] {
-        renderer.render(t, &OrbitCamera::default())?;
+        renderer.render_at(t, &OrbitCamera::default())?;
     }
     let device = renderer.device();
     let second = Device::new(device.instance().clone(), device.physical.clone(), None)?;
@@ -380,7 +380,7 @@ fn hip_interop_cycles_give_everything_back() {
             HipHeights::new(&setup, renderer.device(), renderer.slots(), SyncRequest::Timeline, kernel.clone())?;
         renderer.set_height_source(Box::new(source))?;
         for t in [0.0, 0.5, 1.0] {
-            renderer.render(t, &OrbitCamera::default())?;
+            renderer.render_at(t, &OrbitCamera::default())?;
         }
         Ok(())
     });

@@ -58,7 +58,7 @@ fn offscreen_frame_matches_expected_image_with_zero_validation_messages() {
     // Two frames at the same time: both slots are written and drawn once.
     let camera = OrbitCamera::default();
     for _ in 0..2 {
-        r.render(TIME, &camera).expect("render");
+        r.render_at(TIME, &camera).expect("render");
     }
     let image = r.read_back_image().expect("read back");
     if std::env::var_os("UPDATE_EXPECTED").is_some() {
@@ -84,7 +84,7 @@ fn heights_in_every_slot_match_the_cpu_reference() {
     let camera = OrbitCamera::default();
     let times = [0.5, 2.0, 4.75];
     for t in times {
-        r.render(t, &camera).expect("render");
+        r.render_at(t, &camera).expect("render");
     }
     for (slot, t) in times.iter().enumerate() {
         let heights = r.read_back_heights(slot).expect("read back heights");
@@ -106,10 +106,10 @@ fn wireframe_renders_differently_and_cleanly() {
         panic!("this device lacks fillModeNonSolid; lavapipe has it, so the test expects it");
     }
     let camera = OrbitCamera::default();
-    r.render(TIME, &camera).expect("render");
+    r.render_at(TIME, &camera).expect("render");
     let filled = r.read_back_image().expect("read back");
     r.wireframe = true;
-    r.render(TIME, &camera).expect("render");
+    r.render_at(TIME, &camera).expect("render");
     let lines = r.read_back_image().expect("read back");
     let (outliers, _) = compare(&filled, &lines);
     assert!(outliers > 1000, "wireframe should look different ({outliers} pixels differ)");
@@ -124,7 +124,7 @@ fn vulkan_compute_heights_match_the_cpu_reference() {
     r.set_height_source(Box::new(source)).expect("set source");
     let camera = OrbitCamera::default();
     for t in [0.25, 3.5] {
-        r.render(t, &camera).expect("render");
+        r.render_at(t, &camera).expect("render");
     }
     for (slot, t) in [(0, 0.25), (1, 3.5)] {
         let heights = r.read_back_heights(slot).expect("read back heights");

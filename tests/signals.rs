@@ -131,6 +131,8 @@ fn ctrl_c_during_a_benchmark_prints_the_finished_configurations() {
             "vulkan",
             "--bench-grids",
             "16,2048",
+            "--bench-time",
+            "fixed",
             "--bench-frames-in-flight",
             "2",
             "--bench-warmup",
@@ -145,12 +147,12 @@ fn ctrl_c_during_a_benchmark_prints_the_finished_configurations() {
     );
     // Signalled once the first configuration (16², 40 frames) has printed its result,
     // while the second (2048²: seconds of mesh upload and frames on any device) runs.
-    run.wait_for("[1/2] Vulkan 16² K=2 run-ahead 1: ");
+    run.wait_for("[1/2] Vulkan Fixed time 16² K=2 run-ahead 1: ");
     run.signal(libc::SIGINT);
     let status = run.wait();
     let (err, out) = (run.stderr(), run.stdout());
     assert_eq!(status.code(), Some(130), "exit status:\n{err}");
-    assert!(out.contains("| vulkan | 16² | 2 | 1 |"), "the finished configuration is in the table:\n{out}");
+    assert!(out.contains("| vulkan | fixed | 16² | 2 | 1 |"), "the finished configuration is in the table:\n{out}");
     assert!(out.contains("(interrupted by SIGINT: "), "the table says it is partial:\n{out}");
     assert!(!err.contains("panicked"), "{err}");
 }

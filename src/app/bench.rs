@@ -15,6 +15,7 @@ use ash::vk;
 use serde::Serialize;
 
 use crate::app::camera::OrbitCamera;
+use crate::app::clock::{AnimationClock, TimeSource};
 use crate::app::heights::hip_copy::HipCopyHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
 use crate::app::kernel_files::KernelImage;
@@ -41,6 +42,17 @@ pub enum BenchMode {
     Copy,
     /// A Vulkan compute shader, no HIP.
     Vulkan,
+}
+
+/// How the benchmark advances animation time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchTime {
+    /// A fixed step of 1/60 s per frame: every frame's time is known in advance.
+    Fixed,
+    /// The wall clock, as the window runs: times of frames ahead are predicted
+    /// (src/app/clock.rs).
+    Wall,
 }
 
 impl BenchMode {
@@ -71,6 +83,8 @@ impl BenchMode {
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
     pub mode: BenchMode,
+    /// Fixed time step or the wall clock.
+    pub time: BenchTime,
     /// Grid side (the grid is side × side).
     pub grid: u32,
     pub frames_in_flight: u32,
@@ -91,6 +105,10 @@ pub struct Record {
     /// What is left of the frame: frame − kernel − transfer − draw, ≥ 0 (synchronisation,
     /// CPU; near 0 where kernel and draw overlap).
     pub other_ms: f64,
+    /// Wall clock only: 99th percentile of |frame time given − wall clock when the frame
+    /// was rendered| (what run-ahead's prediction costs in animation accuracy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_error_ms_p99: Option<f64>,
 }
 
 /// The kernel alone against a device-to-device copy of the same size, same run.
@@ -119,6 +137,7 @@ pub struct BenchPlan {
     pub grids: Vec<u32>,
     pub frames_in_flight: Vec<u32>,
     pub run_ahead: Vec<u32>,
+    pub times: Vec<BenchTime>,
     pub warmup: u64,
     pub frames: u64,
     pub max_seconds: f64,
@@ -155,11 +174,13 @@ pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
         None
     };
     let mut configs = Vec::new();
-    for &grid in &plan.grids {
-        for &mode in &plan.modes {
-            for k in mode.frames_in_flight(&plan.frames_in_flight) {
-                for r in mode.run_ahead(&plan.run_ahead, k) {
-                    configs.push((mode, grid, k, r));
+    for &time in &plan.times {
+        for &grid in &plan.grids {
+            for &mode in &plan.modes {
+                for k in mode.frames_in_flight(&plan.frames_in_flight) {
+                    for run_ahead in mode.run_ahead(&plan.run_ahead, k) {
+                        configs.push(Config { mode, time, grid, k, run_ahead });
+                    }
                 }
             }
         }
@@ -167,9 +188,9 @@ pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
     let mut records = Vec::new();
     // One Vulkan device for every configuration (see Renderer::offscreen_on).
     let mut shared = None;
-    for (i, &(mode, grid, k, run_ahead)) in configs.iter().enumerate() {
-        let label = format!("[{}/{}] {mode:?} {grid}² K={k} run-ahead {run_ahead}", i + 1, configs.len());
-        let config = Config { mode, grid, k, run_ahead };
+    for (i, &config) in configs.iter().enumerate() {
+        let Config { mode, time, grid, k, run_ahead } = config;
+        let label = format!("[{}/{}] {mode:?} {time:?} time {grid}² K={k} run-ahead {run_ahead}", i + 1, configs.len());
         let record =
             run_one(plan, hip.as_ref(), config, &label, &mut shared).with_context(|| format!("benchmark {label}"))?;
         let Some(record) = record else {
@@ -198,6 +219,7 @@ pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
 #[derive(Clone, Copy, Debug)]
 struct Config {
     mode: BenchMode,
+    time: BenchTime,
     grid: u32,
     k: u32,
     run_ahead: u32,
@@ -206,7 +228,7 @@ struct Config {
 fn run_one(
     plan: &BenchPlan,
     hip: Option<&(HipSetup, hip::Function)>,
-    Config { mode, grid, k, run_ahead }: Config,
+    Config { mode, time, grid, k, run_ahead }: Config,
     label: &str,
     shared: &mut Option<std::sync::Arc<crate::vulkan::Device>>,
 ) -> Result<Option<Record>> {
@@ -253,14 +275,16 @@ fn run_one(
     renderer.set_height_source(source)?;
 
     let camera = OrbitCamera::default();
-    let step = 1.0 / 60.0;
-    renderer.set_time_step(Some(step));
+    let mut clock = AnimationClock::new(match time {
+        BenchTime::Fixed => TimeSource::Step { start: 0.0, step: 1.0 / 60.0 },
+        BenchTime::Wall => TimeSource::Wall { start: 0.0 },
+    });
     let warmup_started = Instant::now();
     for f in 0..plan.warmup {
         if crate::app::interrupt::pending().is_some() {
             return Ok(None);
         }
-        renderer.render(f as f64 * step, &camera)?;
+        renderer.render(&mut clock, &camera)?;
         // Large grids: a second of warm-up is plenty.
         if f >= 10 && warmup_started.elapsed() > Duration::from_secs(1) {
             break;
@@ -280,7 +304,7 @@ fn run_one(
         if crate::app::interrupt::pending().is_some() {
             return Ok(None);
         }
-        renderer.render((first_timed + timed) as f64 * step, &camera)?;
+        renderer.render(&mut clock, &camera)?;
         let now = Instant::now();
         intervals.push(now.duration_since(last).as_secs_f64() * 1e3);
         last = now;
@@ -298,6 +322,15 @@ fn run_one(
     renderer.device().wait_idle()?;
     let elapsed = started.elapsed().as_secs_f64();
     let (frame_ms_median, frame_ms_p99) = median_p99(&mut intervals);
+    let clock_error_ms_p99 = match time {
+        BenchTime::Fixed => None,
+        BenchTime::Wall => {
+            let errors = clock.prediction_errors();
+            let mut timed_errors: Vec<f64> =
+                errors[errors.len().saturating_sub(intervals.len())..].iter().map(|e| e.abs() * 1e3).collect();
+            Some(median_p99(&mut timed_errors).1)
+        }
+    };
 
     let pick = |f: fn(&FrameTimings) -> Option<f64>| median(stages.iter().filter_map(f).collect());
     let draw_ms = pick(|t| t.draw_ms);
@@ -316,6 +349,7 @@ fn run_one(
     }
     Ok(Some(Record {
         mode,
+        time,
         grid,
         frames_in_flight: k,
         run_ahead,
@@ -328,6 +362,7 @@ fn run_one(
         draw_ms,
         deliver_ms,
         other_ms,
+        clock_error_ms_p99,
     }))
 }
 
@@ -377,13 +412,14 @@ pub fn kernel_bandwidth(setup: &HipSetup, function: &hip::Function, side: u32) -
 /// The results as a Markdown table.
 pub fn table(records: &[Record], kernel: Option<&KernelRecord>) -> String {
     let mut out = String::from(
-        "| mode | grid | K | run-ahead | frames/s | frame ms (median) | frame ms (p99) | kernel ms | transfer ms | draw ms | deliver ms | other ms |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| mode | time | grid | K | run-ahead | frames/s | frame ms (median) | frame ms (p99) | kernel ms | transfer ms | draw ms | deliver ms | other ms | clock error ms (p99) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in records {
         out += &format!(
-            "| {:?} | {}² | {} | {} | {:.0} | {:.3} | {:.3} | {:.4} | {:.3} | {:.3} | {:.4} | {:.3} |\n",
+            "| {:?} | {:?} | {}² | {} | {} | {:.0} | {:.3} | {:.3} | {:.4} | {:.3} | {:.3} | {:.4} | {:.3} | {} |\n",
             r.mode,
+            r.time,
             r.grid,
             r.frames_in_flight,
             r.run_ahead,
@@ -394,7 +430,8 @@ pub fn table(records: &[Record], kernel: Option<&KernelRecord>) -> String {
             r.transfer_ms,
             r.draw_ms,
             r.deliver_ms,
-            r.other_ms
+            r.other_ms,
+            r.clock_error_ms_p99.map_or("—".to_string(), |e| format!("{e:.3}")),
         )
         .to_lowercase();
     }

@@ -37,6 +37,10 @@ pub const MODE_ORDER: [&str; 6] = ["timeline", "binary", "host", "serial", "copy
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct FrameRecord {
     pub mode: String,
+    /// `fixed` (a fixed time step) or `wall` (the wall clock); records written before the
+    /// field existed are fixed-step.
+    #[serde(default = "fixed_time")]
+    pub time: String,
     pub grid: u32,
     pub frames_in_flight: u32,
     pub run_ahead: u32,
@@ -45,6 +49,10 @@ pub struct FrameRecord {
     #[serde(default)]
     pub transfer_ms: f64,
     pub draw_ms: f64,
+}
+
+fn fixed_time() -> String {
+    "fixed".to_string()
 }
 
 /// One frame split into stages, milliseconds; every part is ≥ 0.
@@ -125,10 +133,12 @@ pub struct Bar {
     pub stages: Stages,
 }
 
-/// One panel: a grid size and its bars, in [`MODE_ORDER`].
+/// One panel: a grid size and time mode, and its bars, in [`MODE_ORDER`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Panel {
     pub grid: u32,
+    /// `fixed` or `wall` (see [`FrameRecord::time`]).
+    pub time: String,
     pub bars: Vec<Bar>,
 }
 
@@ -159,13 +169,13 @@ fn mode_rank(mode: &str) -> (usize, &str) {
     (MODE_ORDER.iter().position(|&m| m == mode).unwrap_or(MODE_ORDER.len()), mode)
 }
 
-/// The chart's panels: one per grid size (ascending), one bar per mode, each the mode's
-/// configuration with the highest frames/s at that grid (the first one on ties). Records
-/// with no usable frames/s (≤ 0, not finite) are left out.
+/// The chart's panels: one per grid size (ascending) and time mode (fixed step first),
+/// one bar per mode, each the mode's configuration with the highest frames/s there (the
+/// first one on ties). Records with no usable frames/s (≤ 0, not finite) are left out.
 pub fn panels(records: &[FrameRecord]) -> Vec<Panel> {
-    let mut best: BTreeMap<u32, Vec<&FrameRecord>> = BTreeMap::new();
+    let mut best: BTreeMap<(u32, bool, &str), Vec<&FrameRecord>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.fps.is_finite() && r.fps > 0.0) {
-        let bars = best.entry(r.grid).or_default();
+        let bars = best.entry((r.grid, r.time != "fixed", r.time.as_str())).or_default();
         match bars.iter_mut().find(|b| b.mode == r.mode) {
             Some(b) if r.fps > b.fps => *b = r,
             Some(_) => {}
@@ -173,7 +183,7 @@ pub fn panels(records: &[FrameRecord]) -> Vec<Panel> {
         }
     }
     best.into_iter()
-        .map(|(grid, mut bars)| {
+        .map(|((grid, _, time), mut bars)| {
             bars.sort_by(|a, b| mode_rank(&a.mode).cmp(&mode_rank(&b.mode)));
             let bars = bars
                 .into_iter()
@@ -185,7 +195,7 @@ pub fn panels(records: &[FrameRecord]) -> Vec<Panel> {
                     stages: Stages::of(r),
                 })
                 .collect();
-            Panel { grid, bars }
+            Panel { grid, time: time.to_string(), bars }
         })
         .collect()
 }
@@ -349,7 +359,18 @@ fn draw_panel<DB: DrawingBackend>(
     // Room above the tallest bar for its value.
     let y_max = if y_max > 0.0 { y_max * 1.18 } else { 1.0 };
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("grid {0} × {0}", panel.grid), ("sans-serif", 20))
+        .caption(
+            format!(
+                "grid {0} × {0}, {1}",
+                panel.grid,
+                match panel.time.as_str() {
+                    "fixed" => "fixed time step",
+                    "wall" => "real time (wall clock)",
+                    other => other,
+                }
+            ),
+            ("sans-serif", 20),
+        )
         .margin_top(4)
         .margin_right(16)
         .x_label_area_size(48)
@@ -413,6 +434,7 @@ mod tests {
     fn rec(mode: &str, grid: u32, k: u32, r: u32, fps: f64) -> FrameRecord {
         FrameRecord {
             mode: mode.into(),
+            time: "fixed".into(),
             grid,
             frames_in_flight: k,
             run_ahead: r,
@@ -472,6 +494,20 @@ mod tests {
         assert_eq!(p.iter().map(|p| p.grid).collect::<Vec<_>>(), [256, 1024, 4096, 8192]);
         let modes: Vec<&str> = p[0].bars.iter().map(|b| b.mode.as_str()).collect();
         assert_eq!(modes, ["timeline", "binary", "copy", "vulkan", "alpha", "zeta"]);
+    }
+
+    #[test]
+    fn fixed_step_and_wall_clock_get_their_own_panels() {
+        let wall = |mode: &str, fps: f64| FrameRecord { time: "wall".into(), ..rec(mode, 256, 2, 2, fps) };
+        let records = [wall("timeline", 900.0), rec("timeline", 256, 2, 2, 1000.0), wall("vulkan", 1100.0)];
+        let p = panels(&records);
+        let keys: Vec<(u32, &str, usize)> = p.iter().map(|p| (p.grid, p.time.as_str(), p.bars.len())).collect();
+        assert_eq!(keys, [(256, "fixed", 1), (256, "wall", 2)]);
+        assert_eq!(p[1].bars[0].fps, 900.0, "a wall-clock bar is not the fixed-step record");
+        // JSON written before the field existed is fixed-step.
+        let old = r#"[{"mode": "timeline", "grid": 256, "frames_in_flight": 2, "run_ahead": 1, "fps": 1.0,
+                       "kernel_ms": 0.1, "draw_ms": 0.5}]"#;
+        assert_eq!(parse_records(old).unwrap()[0].time, "fixed");
     }
 
     #[test]

@@ -202,6 +202,12 @@ pub struct Cli {
     #[arg(long, value_name = "SECONDS")]
     pub time_step: Option<f64>,
 
+    /// Headless: advance animation time by the wall clock, as the window does (run-ahead
+    /// then writes frames at predicted times). Without it a headless run stays at --time,
+    /// so its images repeat.
+    #[arg(long, requires = "headless", conflicts_with = "time_step")]
+    pub wall_clock: bool,
+
     /// Write the last rendered frame as a PNG (headless only).
     #[arg(long, value_name = "FILE", requires = "headless")]
     pub screenshot: Option<PathBuf>,
@@ -214,11 +220,12 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "auto")]
     pub sync: SyncArg,
 
-    /// With --time-step and --sync timeline|binary: HIP writes this many frames per
-    /// wake-up (1..=frames in flight), amortising the cost of switching the GPU between
-    /// HIP and Vulkan work.
-    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
-    pub run_ahead: u32,
+    /// With --sync timeline|binary: HIP writes this many frames per hand-over
+    /// (1..=frames in flight), at the times the animation clock fixes for them,
+    /// amortising the cost of switching the GPU between HIP and Vulkan work. Default: the
+    /// frames in flight with timeline sync, else 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    pub run_ahead: Option<u32>,
 
     /// Load the HIP kernel from this code object instead of the one built in.
     #[arg(long, value_name = "FILE")]
@@ -256,6 +263,11 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', default_value = "1,2,4",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
     pub bench_run_ahead: Vec<u32>,
+
+    /// How animation time advances in the benchmark: a fixed step per frame (times known
+    /// in advance) and/or the wall clock (as the window runs; times ahead predicted).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "fixed,wall")]
+    pub bench_time: Vec<crate::app::bench::BenchTime>,
 
     /// Warm-up frames per configuration (not timed).
     #[arg(long, value_name = "N", default_value = "100")]

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_chart;
 pub mod camera;
 pub mod cli;
+pub mod clock;
 pub mod code_object;
 pub mod grid;
 pub mod headless;

@@ -21,6 +21,7 @@ use crate::app::renderer::{Presentation, Renderer, RendererOptions};
 use crate::hip;
 use crate::interop::hip_heights::{HipHeights, HipSetup};
 use crate::interop::source::HeightSource;
+use crate::interop::sync::SyncKind;
 use crate::vulkan::DeviceSelection;
 
 /// Frames in flight the run will use: `serial` has one buffer by definition.
@@ -113,7 +114,6 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         }
     }
     renderer.set_height_source(source)?;
-    renderer.set_time_step(cli.time_step);
     Ok(renderer)
 }
 
@@ -133,10 +133,19 @@ fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
 }
 
 fn hip_source(renderer: &Renderer, cli: &Cli, ready: HipReady) -> Result<Box<dyn HeightSource>> {
-    let mut source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync.into(), ready.kernel)?;
-    if cli.run_ahead > 1 {
-        anyhow::ensure!(cli.time_step.is_some(), "--run-ahead needs --time-step (frames ahead need known times)");
-        source = source.with_run_ahead(cli.run_ahead as usize)?;
-    }
-    Ok(Box::new(source))
+    let source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync.into(), ready.kernel)?;
+    let k = renderer.slots().len();
+    let run_ahead = match cli.run_ahead {
+        Some(frames) => frames as usize,
+        // Timeline hands a whole burst over with one signal and one wait; binary
+        // semaphores hand each frame over on its own, so a burst saves them nothing
+        // (BENCHMARKS.md).
+        None if source.sync_kind() == SyncKind::Timeline => k,
+        None => 1,
+    };
+    log::info!(
+        "run-ahead: HIP writes {run_ahead} frame(s) per hand-over ({})",
+        if cli.run_ahead.is_some() { "--run-ahead" } else { "auto: the frames in flight with timeline sync, else 1" }
+    );
+    Ok(Box::new(source.with_run_ahead(run_ahead)?))
 }

@@ -18,6 +18,7 @@ use winit::window::{Window, WindowId};
 
 use crate::app::camera::OrbitCamera;
 use crate::app::cli::Cli;
+use crate::app::clock::AnimationClock;
 use crate::app::renderer::{FrameOutcome, Presentation, Renderer};
 
 /// Runs the windowed demo until the window closes, Esc, or `--frames N`.
@@ -62,9 +63,8 @@ struct App {
     /// Shared with the renderer's surface, which keeps it alive as long as it needs it.
     window: Option<Arc<Window>>,
     camera: OrbitCamera,
-    paused: bool,
-    animation_time: f64,
-    last_frame: Instant,
+    /// Animation time of each frame (paused with Space).
+    clock: AnimationClock,
     dragging: bool,
     cursor: Option<(f64, f64)>,
     stats: FrameStats,
@@ -76,13 +76,11 @@ struct App {
 impl App {
     fn new(cli: Cli) -> Self {
         Self {
-            animation_time: cli.time,
+            clock: AnimationClock::new(crate::app::headless::time_source(&cli)),
             cli,
             renderer: None,
             window: None,
             camera: OrbitCamera::default(),
-            paused: false,
-            last_frame: Instant::now(),
             dragging: false,
             cursor: None,
             stats: FrameStats { since: Instant::now(), frames: 0 },
@@ -106,7 +104,6 @@ impl App {
         log::info!("present mode: {}", renderer.present_mode_name());
         self.renderer = Some(renderer);
         self.window = Some(window);
-        self.last_frame = Instant::now();
         Ok(())
     }
 
@@ -123,26 +120,14 @@ impl App {
     }
 
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
-        let now = Instant::now();
-        let dt = now.duration_since(self.last_frame).as_secs_f64();
-        self.last_frame = now;
         let Some(renderer) = self.renderer.as_mut() else { return Ok(()) };
-        let time = match self.cli.time_step {
-            Some(step) => self.cli.time + step * renderer.frames_rendered() as f64,
-            None => {
-                if !self.paused {
-                    self.animation_time += dt;
-                }
-                self.animation_time
-            }
-        };
-        if renderer.render(time, &self.camera)? == FrameOutcome::Rendered {
+        if renderer.render(&mut self.clock, &self.camera)? == FrameOutcome::Rendered {
             if let (Some((fps, ms)), Some(window)) = (self.stats.tick(), &self.window) {
                 window.set_title(&format!(
                     "hip-vulkan-sinewave — {} heights: {} — {fps:.0} fps, {ms:.2} ms/frame{}",
                     self.cli.grid,
                     renderer.source_name(),
-                    if self.paused { " (paused)" } else { "" }
+                    if self.clock.paused() { " (paused)" } else { "" }
                 ));
             }
             if self.cli.frame_limit().is_some_and(|n| renderer.frames_rendered() >= n) {
@@ -160,8 +145,8 @@ impl App {
         match &event.logical_key {
             Key::Named(NamedKey::Escape) => self.shutdown(event_loop),
             Key::Named(NamedKey::Space) => {
-                self.paused = !self.paused;
-                log::info!("animation {}", if self.paused { "paused" } else { "resumed" });
+                self.clock.set_paused(!self.clock.paused(), Instant::now());
+                log::info!("animation {}", if self.clock.paused() { "paused" } else { "resumed" });
             }
             Key::Character(c) if c.eq_ignore_ascii_case("w") => {
                 if let Some(r) = self.renderer.as_mut() {

@@ -145,8 +145,9 @@ pub struct HipHeights {
     run_ahead: usize,
     /// First frame not written yet.
     next_unwritten: u64,
-    /// Plans of the frames written but not yet submitted by Vulkan, oldest first.
-    pending: std::collections::VecDeque<FramePlan>,
+    /// Plans of the frames written but not yet submitted by Vulkan, oldest first, with
+    /// the (wrapped) time each was written for.
+    pending: std::collections::VecDeque<(FramePlan, f32)>,
     /// The plan of the frame submitted last (for [`HeightSource::submitted`]).
     submitted_plan: Option<FramePlan>,
 }
@@ -235,8 +236,8 @@ impl HipHeights {
         Ok(self)
     }
 
-    /// Lets HIP write up to `frames` frames per wake-up when the caller promises a fixed
-    /// time step. On GPUs where CUDA/HIP and Vulkan work time-slice rather than overlap
+    /// Lets HIP write up to `frames` frames per wake-up, when the caller fixes the times of
+    /// the frames ahead ([`FrameHeights::ahead`]). On GPUs where CUDA/HIP and Vulkan work time-slice rather than overlap
     /// (the H100: separate contexts), every hand-over costs a context switch each way;
     /// writing `frames` slots per hand-over divides that cost by `frames`. Needs a
     /// semaphore strategy (HIP waits on the GPU for each slot's previous draw) and at most
@@ -309,17 +310,17 @@ impl HeightSource for HipHeights {
 
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
         if frame.frame >= self.next_unwritten {
-            // Write this frame, and with a fixed time step up to `run_ahead − 1` more: one
-            // wake-up of HIP for several frames (see `with_run_ahead`).
-            let count = if frame.time_step.is_some() { self.run_ahead } else { 1 };
+            // Write this frame, and up to `run_ahead − 1` more whose times the caller has
+            // fixed: one wake-up of HIP for several frames (see `with_run_ahead`).
+            let count = self.run_ahead.min(1 + frame.ahead.len());
             let k = self.slots.mapped.len() as u64;
-            let burst: Vec<(u64, usize, f32)> = (0..count as u64)
-                .map(|i| {
-                    let time = match frame.time_step {
-                        Some(step) => crate::sinewave::wrap_time(frame.seconds + step * i as f64),
-                        None => frame.time,
-                    };
-                    (frame.frame + i, ((frame.frame + i) % k) as usize, time)
+            let burst: Vec<(u64, usize, f32)> = std::iter::once(frame.seconds)
+                .chain(frame.ahead.iter().copied())
+                .take(count)
+                .enumerate()
+                .map(|(i, seconds)| {
+                    let j = frame.frame + i as u64;
+                    (j, (j % k) as usize, crate::sinewave::wrap_time(seconds))
                 })
                 .collect();
             let plans: Vec<FramePlan> = burst
@@ -336,16 +337,23 @@ impl HeightSource for HipHeights {
             }
             for (plan, &(_, _, time)) in plans.into_iter().zip(&burst) {
                 self.write_frame(&plan, time)?;
-                self.pending.push_back(plan);
+                self.pending.push_back((plan, time));
             }
             self.next_unwritten = frame.frame + count as u64;
         }
-        let plan = self.pending.pop_front().context("no heights were written for this frame")?;
+        let (plan, written_time) = self.pending.pop_front().context("no heights were written for this frame")?;
         anyhow::ensure!(
             plan.frame == frame.frame,
             "heights written for frame {}, rendering frame {}",
             plan.frame,
             frame.frame
+        );
+        anyhow::ensure!(
+            written_time == frame.time,
+            "frame {} was written ahead for time {written_time} but is rendered at {}: the caller changed a \
+             time it had fixed (FrameHeights::ahead)",
+            frame.frame,
+            frame.time
         );
         if plan.vulkan_chains_to_burst_wait {
             // A frame inside a run-ahead burst: its heights were handed over with the
@@ -378,6 +386,10 @@ impl HeightSource for HipHeights {
             )
         };
         Ok(())
+    }
+
+    fn frames_ahead(&self) -> usize {
+        self.run_ahead - 1
     }
 
     fn submitted(&mut self, frame: u64, _slot: usize) -> Result<()> {

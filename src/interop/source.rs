@@ -39,10 +39,11 @@ pub struct FrameHeights<'a> {
     pub time: f32,
     /// Animation time in seconds, unwrapped.
     pub seconds: f64,
-    /// When every frame advances time by the same step (offscreen runs, benchmarks), the
-    /// step: frame `frame + i` will be at `seconds + i·step`. Sources may then write
-    /// frames ahead (see `HipHeights::with_run_ahead`).
-    pub time_step: Option<f64>,
+    /// Animation times (seconds, unwrapped) the caller has already fixed for the frames
+    /// after this one: frame `frame + 1 + i` will be drawn at `ahead[i]`. Sources may write
+    /// those frames now (run-ahead, see `HipHeights::with_run_ahead`). The renderer fixes
+    /// as many as the source asks for with [`HeightSource::frames_ahead`], or fewer.
+    pub ahead: &'a [f64],
     /// The frame's command buffer, recording, before the draw.
     pub cmd: vk::CommandBuffer,
     /// The height slots.
@@ -58,6 +59,12 @@ pub trait HeightSource {
 
     /// Fills `frame.slot` for `frame.time` (see the module docs for the contract).
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> anyhow::Result<()>;
+
+    /// How many frames after the current one the source would like to write now, when the
+    /// caller can fix their times ([`FrameHeights::ahead`]); 0 by default.
+    fn frames_ahead(&self) -> usize {
+        0
+    }
 
     /// Called after the frame's submission with the same frame, for sources that track
     /// completion themselves.

@@ -16,11 +16,13 @@ pub mod target;
 pub mod timestamps;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use ash::vk;
 
 use crate::app::camera::OrbitCamera;
+use crate::app::clock::AnimationClock;
 use crate::app::renderer::pipeline::GridPipeline;
 use crate::app::renderer::swapchain::Surface;
 use crate::interop::source::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
@@ -121,6 +123,14 @@ pub enum FrameOutcome {
     Skipped,
 }
 
+/// Where [`Renderer::render_frame`] takes the frame's time from.
+enum TimeFrom<'a> {
+    /// The clock, which may also fix times of frames ahead.
+    Clock(&'a mut AnimationClock),
+    /// This time, nothing ahead.
+    Given(f64),
+}
+
 /// The renderer. Fields drop in declaration order after `Drop::drop` has waited for
 /// the GPU: the height source (and any HIP imports it holds) before the height slots.
 pub struct Renderer {
@@ -135,8 +145,8 @@ pub struct Renderer {
     frame_index: u64,
     pub wireframe: bool,
     timestamps: Option<TimestampPool>,
-    /// Fixed animation step per frame, when the caller promises one (see FrameHeights).
-    time_step: Option<f64>,
+    /// Animation time (seconds) each height slot was last rendered at.
+    slot_times: Vec<f64>,
     /// Stage times of the frame whose fence was waited on last.
     completed: Option<FrameTimings>,
     device: Arc<Device>,
@@ -227,7 +237,7 @@ impl Renderer {
             frame_index: 0,
             wireframe: false,
             timestamps,
-            time_step: None,
+            slot_times: vec![0.0; options.frames_in_flight as usize],
             completed: None,
             device,
         })
@@ -260,9 +270,9 @@ impl Renderer {
         Ok(())
     }
 
-    /// Promises that frame `n+1`'s time is frame `n`'s plus `step` (or withdraws it).
-    pub fn set_time_step(&mut self, step: Option<f64>) {
-        self.time_step = step;
+    /// The animation time (seconds) `slot` was last rendered at.
+    pub fn slot_time(&self, slot: usize) -> Option<f64> {
+        self.slot_times.get(slot).copied()
     }
 
     /// The window changed size (0×0 when minimised).
@@ -273,8 +283,19 @@ impl Renderer {
         }
     }
 
-    /// Renders one frame at `time` seconds (wrapped internally) seen by `camera`.
-    pub fn render(&mut self, time: f64, camera: &OrbitCamera) -> Result<FrameOutcome> {
+    /// Renders the next frame seen by `camera`, at the time `clock` gives it; fixes the
+    /// times of as many later frames as the height source wants to write ahead.
+    pub fn render(&mut self, clock: &mut AnimationClock, camera: &OrbitCamera) -> Result<FrameOutcome> {
+        self.render_frame(TimeFrom::Clock(clock), camera)
+    }
+
+    /// Renders the next frame at `time` seconds, fixing no frames ahead (tests, stills). A
+    /// source that already wrote this frame ahead at another time fails the frame.
+    pub fn render_at(&mut self, time: f64, camera: &OrbitCamera) -> Result<FrameOutcome> {
+        self.render_frame(TimeFrom::Given(time), camera)
+    }
+
+    fn render_frame(&mut self, time_from: TimeFrom<'_>, camera: &OrbitCamera) -> Result<FrameOutcome> {
         let fi = (self.frame_index % self.frames.len() as u64) as usize;
         self.frames[fi]
             .fence
@@ -331,16 +352,22 @@ impl Renderer {
         }
 
         self.sync.clear();
+        let source = self.source.as_mut().context("no height source set")?;
+        let times = match time_from {
+            TimeFrom::Clock(clock) => clock.times(self.frame_index, source.frames_ahead(), Instant::now()),
+            TimeFrom::Given(time) => vec![time],
+        };
+        let time = times[0];
+        self.slot_times[fi] = time;
         let heights = FrameHeights {
             frame: self.frame_index,
             slot: fi,
             time: crate::sinewave::wrap_time(time),
             seconds: time,
-            time_step: self.time_step,
+            ahead: &times[1..],
             cmd,
             slots: &self.slots,
         };
-        let source = self.source.as_mut().context("no height source set")?;
         if let Some(ts) = &self.timestamps {
             ts.reset(cmd, fi);
             ts.write(cmd, fi, timestamps::FRAME_START, vk::PipelineStageFlags2::TOP_OF_PIPE);
