@@ -15,8 +15,6 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-/// Period assumed before two frames have been rendered (a 60 Hz display).
-const INITIAL_PERIOD_S: f64 = 1.0 / 60.0;
 /// Weight of the newest interval in the period estimate.
 const PERIOD_SMOOTHING: f64 = 0.1;
 /// Intervals longer than this many periods (a stall, a minimised window) do not enter the
@@ -51,8 +49,9 @@ pub struct AnimationClock {
     /// When `wall_time` was last advanced.
     wall_at: Option<Instant>,
     paused: bool,
-    /// Smoothed interval between frames, seconds.
-    period: f64,
+    /// Smoothed interval between frames, seconds; `None` before the second frame (frames
+    /// fixed ahead then get no step, rather than a guess that could be far off).
+    period: Option<f64>,
     /// When the previous frame was started (for the period estimate).
     last_frame_at: Option<Instant>,
     /// Intervals in a row too long for the period estimate.
@@ -75,7 +74,7 @@ impl AnimationClock {
             wall_time: start,
             wall_at: None,
             paused: false,
-            period: INITIAL_PERIOD_S,
+            period: None,
             last_frame_at: None,
             long_intervals: 0,
             errors: Vec::new(),
@@ -135,8 +134,8 @@ impl AnimationClock {
         &self.errors
     }
 
-    /// The smoothed interval between frames, seconds.
-    pub fn period(&self) -> f64 {
+    /// The smoothed interval between frames, seconds, once two frames have started.
+    pub fn period(&self) -> Option<f64> {
         self.period
     }
 
@@ -144,14 +143,18 @@ impl AnimationClock {
     fn start_frame(&mut self, now: Instant) {
         if let Some(previous) = self.last_frame_at {
             let interval = now.saturating_duration_since(previous).as_secs_f64();
-            if interval <= MAX_INTERVAL_IN_PERIODS * self.period {
-                self.long_intervals = 0;
-                self.period += PERIOD_SMOOTHING * (interval - self.period);
-            } else {
-                self.long_intervals += 1;
-                if self.long_intervals >= LONG_INTERVALS_FOR_A_NEW_RATE {
+            match self.period {
+                None => self.period = Some(interval),
+                Some(period) if interval <= MAX_INTERVAL_IN_PERIODS * period => {
                     self.long_intervals = 0;
-                    self.period = interval;
+                    self.period = Some(period + PERIOD_SMOOTHING * (interval - period));
+                }
+                Some(_) => {
+                    self.long_intervals += 1;
+                    if self.long_intervals >= LONG_INTERVALS_FOR_A_NEW_RATE {
+                        self.long_intervals = 0;
+                        self.period = Some(interval);
+                    }
                 }
             }
         }
@@ -177,7 +180,7 @@ impl AnimationClock {
                 Some(last) if index > 0 => {
                     // Frame n is drawn about `index` periods from now: predict it, and
                     // close a share of the current error on each step, never going back.
-                    let period = if self.paused { 0.0 } else { self.period };
+                    let period = if self.paused { 0.0 } else { self.period.unwrap_or(0.0) };
                     let target = self.wall_time + period * index as f64;
                     let step = (period + (target - (last + period)) / wanted as f64).max(0.0);
                     last + step
@@ -252,7 +255,8 @@ mod tests {
         let worst = late.iter().fold(0.0f64, |m, e| m.max(e.abs()));
         // Jitter is ±1 ms; the error stays below 2 ms (measured: 0.76 ms).
         assert!(worst < 0.002, "prediction error up to {worst} s at a 5 ms period");
-        assert!((clock.period() - 0.005).abs() < 0.0005, "period {}", clock.period());
+        let period = clock.period().unwrap_or(f64::NAN);
+        assert!((period - 0.005).abs() < 0.0005, "period {period}");
     }
 
     #[test]
@@ -276,6 +280,19 @@ mod tests {
     }
 
     #[test]
+    fn no_guessed_period_at_the_start() {
+        // 0.5 ms frames, three fixed ahead: the first frames are never far ahead of the
+        // clock (a 60 Hz guess would put them 50 ms ahead).
+        let mut clock = AnimationClock::new(TimeSource::Wall { start: 0.0 });
+        let t0 = Instant::now();
+        for n in 0..50u64 {
+            clock.times(n, 3, at(t0, n as f64 * 0.5));
+        }
+        let worst = clock.prediction_errors().iter().fold(0.0f64, |m, e| m.max(e.abs()));
+        assert!(worst < 0.002, "{worst} s off the clock at the start");
+    }
+
+    #[test]
     fn a_slower_frame_rate_is_learned() {
         let mut clock = AnimationClock::new(TimeSource::Wall { start: 0.0 });
         let t0 = Instant::now();
@@ -283,7 +300,8 @@ mod tests {
         for n in 0..40u64 {
             clock.times(n, 1, at(t0, n as f64 * 250.0));
         }
-        assert!((clock.period() - 0.25).abs() < 0.01, "period {}", clock.period());
+        let period = clock.period().unwrap_or(f64::NAN);
+        assert!((period - 0.25).abs() < 0.01, "period {period}");
         let late = &clock.prediction_errors()[20..];
         assert!(late.iter().all(|e| e.abs() < 0.01), "{late:?}");
     }

@@ -48,11 +48,14 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     }
     renderer.device().wait_idle()?;
     let seconds = started.elapsed().as_secs_f64();
-    if let Some(worst) = clock.prediction_errors().iter().map(|e| e.abs()).reduce(f64::max) {
+    if !clock.prediction_errors().is_empty() {
+        let mut errors: Vec<f64> = clock.prediction_errors().iter().map(|e| e.abs() * 1e3).collect();
+        let (median, p99) = crate::app::bench::median_p99(&mut errors);
+        let worst = errors.last().copied().unwrap_or(0.0);
         log::info!(
-            "wall clock: frame period {:.3} ms; frames drawn at most {:.3} ms off the clock (times fixed ahead are predicted)",
-            clock.period() * 1e3,
-            worst * 1e3
+            "wall clock: frame period {:.3} ms; frames drawn off the clock by {median:.3} ms (median), {p99:.3} ms \
+             (p99), {worst:.3} ms (worst) (times fixed ahead are predicted)",
+            clock.period().unwrap_or(0.0) * 1e3,
         );
     }
     log::info!("rendered {frames} frames offscreen in {seconds:.3} s ({:.1} frames/s)", frames as f64 / seconds);
