@@ -67,7 +67,8 @@ case "$what" in
       fi
     done
     for ahead in "timeline 2 2 1024x1024" "binary 2 2 1024x1024" "timeline 4 4 1024x1024" "binary 3 2 1024x1024" \
-                 "timeline 2 1 1000x45" "host 2 1 33x7" "timeline 4 4 4097x1031"; do
+                 "timeline 2 1 1000x45" "host 2 1 33x7" "timeline 4 4 4097x1031" "timeline 2 16 1024x1024" \
+                 "timeline 3 7 1000x45" "binary 2 6 256x256"; do
       set -- $ahead
       echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
       if $BIN --headless --heights hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
@@ -80,8 +81,8 @@ case "$what" in
     done
     # Real time: the wall clock, run-ahead chosen automatically (K with timeline): frames
     # written ahead at predicted times must verify at the time they were drawn at.
-    for cfg in "timeline 2 256x256" "timeline 3 1024x1024" "timeline 4 1000x45" "binary 3 1024x1024" \
-               "host 2 1024x1024" "serial 1 256x256"; do
+    for cfg in "timeline 2 256x256" "timeline 3 1024x1024" "timeline 4 1000x45" "timeline 2 4096x4096" \
+               "binary 3 1024x1024" "host 2 1024x1024" "serial 1 256x256"; do
       set -- $cfg
       log="$OUT/verify-wall-$1-k$2-$3.log"
       echo "=== --wall-clock --sync $1 --frames-in-flight $2 --grid $3 (auto run-ahead)"

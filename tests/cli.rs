@@ -109,7 +109,7 @@ fn a_grid_larger_than_gpu_memory_is_refused_before_allocating() {
     let out = run_demo(&["--headless", "--grid", "16384x16384", "--frames-in-flight", "4"]);
     assert_clean_failure(
         &out,
-        &format!("grid 16384x16384 with 4 frames in flight needs {} MiB of GPU memory", needed >> 20),
+        &format!("grid 16384x16384 with 4 height buffers needs {} MiB of GPU memory", needed >> 20),
     );
     assert!(stderr(&out).contains(&format!("has a {} MiB heap", heap >> 20)), "{}", stderr(&out));
     // Refused before allocating: no height buffer and no frame was made.

@@ -230,6 +230,7 @@ fn offscreen_options(device: DeviceSelection) -> RendererOptions {
         grid_width: GRID.0,
         grid_height: GRID.1,
         frames_in_flight: 3,
+        extra_height_slots: 0,
         validation: false,
         device,
         present_mode: vk::PresentModeKHR::FIFO,

@@ -21,10 +21,15 @@ const CHANNEL_TOLERANCE: u8 = 12;
 const OUTLIER_FRACTION: f64 = 0.005;
 
 fn renderer(frames_in_flight: u32) -> Renderer {
+    renderer_with_slots(frames_in_flight, 0)
+}
+
+fn renderer_with_slots(frames_in_flight: u32, extra_height_slots: u32) -> Renderer {
     let options = RendererOptions {
         grid_width: GRID.0,
         grid_height: GRID.1,
         frames_in_flight,
+        extra_height_slots,
         validation: true,
         device: DeviceSelection::Best,
         present_mode: vk::PresentModeKHR::FIFO,
@@ -96,6 +101,28 @@ fn heights_in_every_slot_match_the_cpu_reference() {
     let other =
         sinewave::max_abs_error(&r.read_back_heights(0).unwrap(), GRID.0, GRID.1, sinewave::wrap_time(times[1]));
     assert!(other > 0.1, "slot 0 unexpectedly matches frame 1's time");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+#[test]
+fn more_height_slots_than_frames_in_flight_each_hold_their_frame() {
+    // K = 2 command buffers, S = 5 height slots (what a long run-ahead burst needs): frame f
+    // writes and draws slot f mod 5 while reusing command buffer f mod 2.
+    let mut r = renderer_with_slots(2, 3);
+    assert_eq!(r.slots().len(), 5);
+    let camera = OrbitCamera::default();
+    let times = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5];
+    for t in times {
+        r.render_at(t, &camera).expect("render");
+    }
+    // Frames 5 and 6 rewrote slots 0 and 1; slots 2..4 hold frames 2..4.
+    for (slot, frame) in [(0, 5), (1, 6), (2, 2), (3, 3), (4, 4)] {
+        let heights = r.read_back_heights(slot).expect("read back heights");
+        let t = sinewave::wrap_time(times[frame]);
+        let err = sinewave::max_abs_error(&heights, GRID.0, GRID.1, t);
+        assert!(err < 1e-5, "slot {slot} (frame {frame}): max abs error {err}");
+        assert_eq!(r.slot_time(slot), Some(times[frame]));
+    }
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
 

@@ -59,7 +59,10 @@ impl BenchMode {
     /// Run-ahead values this mode is measured with at `k` frames in flight.
     fn run_ahead(self, requested: &[u32], k: u32) -> Vec<u32> {
         match self {
-            BenchMode::Timeline | BenchMode::Binary => requested.iter().copied().filter(|&r| r <= k).collect(),
+            // Timeline: any burst (more frames than K add height buffers); binary hands
+            // each frame over on its own, so only bursts within K are measured.
+            BenchMode::Timeline => requested.to_vec(),
+            BenchMode::Binary => requested.iter().copied().filter(|&r| r <= k).collect(),
             _ => vec![1],
         }
     }
@@ -236,6 +239,7 @@ fn run_one(
         grid_width: grid,
         grid_height: grid,
         frames_in_flight: k,
+        extra_height_slots: run_ahead.saturating_sub(k),
         validation: plan.validation,
         device: match (hip, plan.device) {
             (_, Some(i)) => DeviceSelection::Index(i),

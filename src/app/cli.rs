@@ -18,6 +18,8 @@ pub const MAX_GRID_SIDE: u32 = 16_384;
 pub const MAX_RENDER_SIDE: u32 = 16_384;
 /// Most frames in flight that make sense: beyond three, latency grows with no gain.
 pub const MAX_FRAMES_IN_FLIGHT: u32 = 4;
+/// Most frames HIP may write per hand-over (`--run-ahead`); each needs a height buffer.
+pub const MAX_RUN_AHEAD: u32 = 16;
 
 /// A `WIDTHxHEIGHT` pair, e.g. `1024x1024`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,11 +222,12 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "auto")]
     pub sync: SyncArg,
 
-    /// With --sync timeline|binary: HIP writes this many frames per hand-over
-    /// (1..=frames in flight), at the times the animation clock fixes for them,
-    /// amortising the cost of switching the GPU between HIP and Vulkan work. Default: the
-    /// frames in flight with timeline sync, else 1.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    /// With --sync timeline|binary: HIP writes up to this many frames per hand-over
+    /// (1..=16; more than the frames in flight adds height buffers), at the times the
+    /// animation clock fixes for them, amortising the cost of switching the GPU between
+    /// HIP and Vulkan work. Default with timeline sync: as many as 64 MiB of height
+    /// buffers hold (16 up to 1024x1024), at least the frames in flight; else 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUN_AHEAD)))]
     pub run_ahead: Option<u32>,
 
     /// Load the HIP kernel from this code object instead of the one built in.
@@ -259,9 +262,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
     pub bench_frames_in_flight: Vec<u32>,
 
-    /// Run-ahead values to benchmark the timeline and binary modes with (each ≤ K).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_FRAMES_IN_FLIGHT)))]
+    /// Run-ahead values to benchmark the timeline mode with (binary: only those ≤ K).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,16",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUN_AHEAD)))]
     pub bench_run_ahead: Vec<u32>,
 
     /// How animation time advances in the benchmark: a fixed step per frame (times known

@@ -15,6 +15,11 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+/// How far ahead (seconds of predicted frames) the wall clock fixes times: at most this
+/// much animation is decided before it is drawn, so a pause or a stall shows within it
+/// (3 frames at 60 Hz; many more when frames take a fraction of a millisecond).
+pub const WALL_CLOCK_HORIZON_S: f64 = 0.06;
+
 /// Weight of the newest interval in the period estimate.
 const PERIOD_SMOOTHING: f64 = 0.1;
 /// Intervals longer than this many periods (a stall, a minimised window) do not enter the
@@ -93,9 +98,11 @@ impl AnimationClock {
         self.paused
     }
 
-    /// The times of frames `frame ..= frame + ahead`, fixing any not given out yet; frame
-    /// `frame` is the one being rendered now. Frames before `frame` are forgotten. Asking
-    /// again for the same frame gives the same times.
+    /// The times of frame `frame` and of up to `ahead` frames after it, fixing any not
+    /// given out yet; frame `frame` is the one being rendered now. The wall clock fixes no
+    /// more than [`WALL_CLOCK_HORIZON_S`] ahead (none before it knows the frame period), but
+    /// always returns the times it has fixed before. Frames before `frame` are forgotten.
+    /// Asking again for the same frame gives the same times.
     pub fn times(&mut self, frame: u64, ahead: usize, now: Instant) -> Vec<f64> {
         if frame > self.next_frame || (frame == self.next_frame && self.fixed.is_empty()) {
             self.start_frame(now);
@@ -108,17 +115,26 @@ impl AnimationClock {
             }
             self.next_frame += 1;
         }
-        let wanted = ahead + 1;
-        while self.fixed.len() < wanted {
+        // New times are fixed up to the horizon; times fixed before are returned as far as
+        // asked (they are decided already).
+        let fix_ahead = match (self.source, self.period) {
+            (TimeSource::Wall { .. }, Some(period)) if period > 0.0 => {
+                ahead.min((WALL_CLOCK_HORIZON_S / period) as usize)
+            }
+            (TimeSource::Wall { .. }, _) => 0,
+            _ => ahead,
+        };
+        while self.fixed.len() < fix_ahead + 1 {
             let n = self.next_frame + self.fixed.len() as u64;
-            let time = self.time_for(n, self.fixed.len(), wanted);
+            let time = self.time_for(n, self.fixed.len(), fix_ahead + 1);
             self.fixed.push_back(time);
             self.last_given = Some(time);
         }
+        let returned = self.fixed.len().min(ahead + 1);
         if let (TimeSource::Wall { .. }, Some(&given)) = (self.source, self.fixed.front()) {
             self.errors.push(given - self.wall_time);
         }
-        self.fixed.iter().take(wanted).copied().collect()
+        self.fixed.iter().take(returned).copied().collect()
     }
 
     /// The time given to `frame`, if the clock still holds it (it holds the frames from
@@ -304,6 +320,27 @@ mod tests {
         assert!((period - 0.25).abs() < 0.01, "period {period}");
         let late = &clock.prediction_errors()[20..];
         assert!(late.iter().all(|e| e.abs() < 0.01), "{late:?}");
+    }
+
+    #[test]
+    fn the_wall_clock_fixes_no_more_than_its_horizon_ahead() {
+        let mut clock = AnimationClock::new(TimeSource::Wall { start: 0.0 });
+        let t0 = Instant::now();
+        // No period known yet: nothing ahead.
+        assert_eq!(clock.times(0, 15, t0).len(), 1);
+        // 60 Hz: the horizon holds 3 frames; 0.5 ms frames: all 15 asked for.
+        for n in 1..20u64 {
+            clock.times(n, 15, at(t0, n as f64 * 1000.0 / 60.0));
+        }
+        assert_eq!(clock.times(20, 15, at(t0, 20.0 * 1000.0 / 60.0)).len(), 4);
+        let mut fast = AnimationClock::new(TimeSource::Wall { start: 0.0 });
+        for n in 0..20u64 {
+            fast.times(n, 15, at(t0, n as f64 * 0.5));
+        }
+        assert_eq!(fast.times(20, 15, at(t0, 10.0)).len(), 16);
+        // Times fixed before stay and are returned, even when the horizon shrinks.
+        let before = fast.times(20, 15, at(t0, 10.0));
+        assert_eq!(fast.times(21, 15, at(t0, 500.0))[..15], before[1..]);
     }
 
     #[test]

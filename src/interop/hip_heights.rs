@@ -244,7 +244,7 @@ impl HipHeights {
     /// as many frames as there are slots.
     pub fn with_run_ahead(mut self, frames: usize) -> Result<Self> {
         let k = self.slots.mapped.len();
-        anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the frames in flight)");
+        anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the height slots)");
         anyhow::ensure!(
             frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
             "run-ahead needs the timeline or binary strategy, not {}",

@@ -2,9 +2,12 @@
 //! with whatever semaphores the height source asks for (this file); recording of the draw
 //! (`draw.rs`); reading images and heights back (`readback.rs`).
 //!
-//! Frame `f` uses frame-in-flight index `f mod K`, which is also its height slot. Before
-//! reusing index `i`, the CPU waits for the fence of the frame that last used it; that
-//! is what keeps at most `K` frames queued and makes the slot free on the Vulkan side.
+//! Frame `f` uses frame-in-flight index `f mod K` (command buffer, fence, timestamps) and
+//! height slot `f mod S`, with `S ≥ K` slots (more than `K` when HIP writes more frames
+//! ahead than there are frames in flight). Before reusing index `i`, the CPU waits for the
+//! fence of the frame that last used it; that is what keeps at most `K` frames queued, and,
+//! since `S ≥ K`, the frame that last used a slot (`f − S ≤ f − K`) has completed on the
+//! Vulkan side by then.
 
 mod draw;
 pub mod image;
@@ -45,22 +48,29 @@ const CLEAR_COLOR: [f32; 4] = [0.02, 0.02, 0.03, 1.0];
 /// swapchain and whoever else uses the GPU.
 pub const HEAP_SHARE_PERCENT: u64 = 90;
 
-/// Refuses, before anything is allocated, a grid whose buffers (mesh and `K` height slots)
+/// Refuses, before anything is allocated, a grid whose buffers (mesh and `S` height slots)
 /// would not fit in [`HEAP_SHARE_PERCENT`] of a device-local heap of `heap_bytes`.
 pub fn check_grid_fits(options: &RendererOptions, heap_bytes: u64, device_name: &str) -> Result<()> {
-    let needed = crate::app::grid::device_bytes(options.grid_width, options.grid_height, options.frames_in_flight);
+    let needed = crate::app::grid::device_bytes(options.grid_width, options.grid_height, options.height_slots());
     if needed > heap_bytes / 100 * HEAP_SHARE_PERCENT {
         bail!(
-            "grid {}x{} with {} frames in flight needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
-             Use a smaller --grid or fewer --frames-in-flight",
+            "grid {}x{} with {} height buffers needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
+             Use a smaller --grid, fewer --frames-in-flight or a smaller --run-ahead",
             options.grid_width,
             options.grid_height,
-            options.frames_in_flight,
+            options.height_slots(),
             needed >> 20,
             heap_bytes >> 20
         );
     }
     Ok(())
+}
+
+impl RendererOptions {
+    /// Height buffers the renderer allocates (`S ≥ K`).
+    pub fn height_slots(&self) -> u32 {
+        self.frames_in_flight + self.extra_height_slots
+    }
 }
 
 /// What the renderer is asked to build.
@@ -69,6 +79,10 @@ pub struct RendererOptions {
     pub grid_width: u32,
     pub grid_height: u32,
     pub frames_in_flight: u32,
+    /// Height buffers beyond `frames_in_flight`, for a source that writes more frames
+    /// ahead than there are frames in flight (the renderer allocates
+    /// `frames_in_flight + extra_height_slots`).
+    pub extra_height_slots: u32,
     pub validation: bool,
     pub device: DeviceSelection,
     pub present_mode: vk::PresentModeKHR,
@@ -216,7 +230,7 @@ impl Renderer {
         };
         let pipeline = GridPipeline::new(&device, color_format)?;
         let mesh = GridMesh::upload(&device, &pool, options.grid_width, options.grid_height)?;
-        let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.frames_in_flight)?;
+        let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.height_slots())?;
         let timestamps = if options.gpu_timing { TimestampPool::new(&device, options.frames_in_flight)? } else { None };
         let cmds = pool.allocate(options.frames_in_flight)?;
         let frames = cmds
@@ -237,7 +251,7 @@ impl Renderer {
             frame_index: 0,
             wireframe: false,
             timestamps,
-            slot_times: vec![0.0; options.frames_in_flight as usize],
+            slot_times: vec![0.0; options.height_slots() as usize],
             completed: None,
             device,
         })
@@ -305,6 +319,7 @@ impl Renderer {
         if self.frame_index >= k && self.completed.is_none_or(|c| c.frame != self.frame_index - k) {
             self.completed = Some(self.collect_timings(self.frame_index - k, fi)?);
         }
+        let slot = (self.frame_index % self.slots.len() as u64) as usize;
 
         // Window: get an image first; a minimised or out-of-date window skips the frame.
         let mut image_index = None;
@@ -358,10 +373,10 @@ impl Renderer {
             TimeFrom::Given(time) => vec![time],
         };
         let time = times[0];
-        self.slot_times[fi] = time;
+        self.slot_times[slot] = time;
         let heights = FrameHeights {
             frame: self.frame_index,
-            slot: fi,
+            slot,
             time: crate::sinewave::wrap_time(time),
             seconds: time,
             ahead: &times[1..],
@@ -392,11 +407,11 @@ impl Renderer {
                 (sc.images[i], sc.views[i], sc.depth.raw(), sc.depth.view, sc.extent, vk::ImageLayout::PRESENT_SRC_KHR)
             }
         };
-        self.record_draw(cmd, camera, fi, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
+        self.record_draw(cmd, camera, slot, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
         if let Some(ts) = &self.timestamps {
             ts.write(cmd, fi, timestamps::AFTER_DRAW, vk::PipelineStageFlags2::ALL_COMMANDS);
         }
-        let slot_buffer = self.slots.buffers[fi].raw();
+        let slot_buffer = self.slots.buffers[slot].raw();
         // SAFETY: the frame's command buffer is recording; the slot buffer lives until the renderer idles.
         unsafe {
             release_to_external(
@@ -439,7 +454,7 @@ impl Renderer {
             .context("vkQueueSubmit2 failed for a frame")?;
         drop(queue);
         if let Some(source) = self.source.as_mut() {
-            source.submitted(self.frame_index, fi)?;
+            source.submitted(self.frame_index, slot)?;
         }
         self.frame_index += 1;
 
@@ -461,15 +476,16 @@ impl Renderer {
         Ok(FrameOutcome::Rendered)
     }
 
-    /// Stage times of `frame`, which used frame slot `fi` and has completed.
+    /// Stage times of `frame`, which used frame-in-flight index `fi` and has completed.
     fn collect_timings(&mut self, frame: u64, fi: usize) -> Result<FrameTimings> {
         let (mut vulkan_heights_ms, mut draw_ms) = (None, None);
         if let Some(ts) = &self.timestamps {
             vulkan_heights_ms = ts.elapsed_ms(fi, timestamps::FRAME_START, timestamps::BEFORE_DRAW)?;
             draw_ms = ts.elapsed_ms(fi, timestamps::BEFORE_DRAW, timestamps::AFTER_DRAW)?;
         }
+        let slot = (frame % self.slots.len() as u64) as usize;
         let source = match self.source.as_mut() {
-            Some(s) => s.timings(fi)?,
+            Some(s) => s.timings(slot)?,
             None => SourceTimings::default(),
         };
         Ok(FrameTimings { frame, vulkan_heights_ms, draw_ms, source })
@@ -518,6 +534,7 @@ mod tests {
             grid_width: width,
             grid_height: height,
             frames_in_flight,
+            extra_height_slots: 0,
             validation: false,
             device: DeviceSelection::Best,
             present_mode: vk::PresentModeKHR::FIFO,
@@ -539,9 +556,9 @@ mod tests {
         assert!(check_grid_fits(&small, exact_heap + 100, "just enough").is_ok());
         let err = check_grid_fits(&small, 26 * MIB, "Tiny GPU").unwrap_err().to_string();
         assert!(
-            err.contains("grid 1024x1024 with 2 frames in flight needs 23 MiB of GPU memory")
+            err.contains("grid 1024x1024 with 2 height buffers needs 23 MiB of GPU memory")
                 && err.contains("Tiny GPU has a 26 MiB heap")
-                && err.contains("smaller --grid or fewer --frames-in-flight"),
+                && err.contains("smaller --grid, fewer --frames-in-flight or a smaller --run-ahead"),
             "{err}"
         );
         // The largest grid the CLI accepts, against lavapipe's 2 GiB heap.
