@@ -17,8 +17,8 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::FAILURE;
     }
-    if let Some(json) = &cli.chart_from {
-        return match chart_from(&cli, json) {
+    if !cli.chart_from.is_empty() {
+        return match chart_from(&cli, &cli.chart_from) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -97,15 +97,24 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
     Ok((0, 0))
 }
 
-/// `--chart-from`: draws the chart of a saved `--bench-json` file; no GPU work.
-fn chart_from(cli: &Cli, json: &std::path::Path) -> anyhow::Result<()> {
+/// `--chart-from`: draws the chart of saved `--bench-json` files; no GPU work.
+fn chart_from(cli: &Cli, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     use anyhow::Context;
     use hip_vulkan_sinewave::app::bench_chart;
     let Some(out) = &cli.bench_chart else { anyhow::bail!("--chart-from needs --bench-chart FILE") };
-    let text = std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
+    let mut records = Vec::new();
+    for json in files {
+        let text = std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
+        let array: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench JSON file (expected an array of records)", json.display()))?;
+        records.extend(array);
+    }
+    let text = serde_json::to_string(&records)?;
     let size = (cli.bench_size.width, cli.bench_size.height);
-    bench_chart::render_chart_at(&text, &cli.chart_gpu, size, out)
-        .with_context(|| format!("charting {}", json.display()))?;
+    bench_chart::render_chart_at(&text, &cli.chart_gpu, size, out).with_context(|| {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        format!("charting {}", names.join(", "))
+    })?;
     log::info!("wrote {}", out.display());
     Ok(())
 }

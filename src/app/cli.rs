@@ -297,9 +297,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub bench_chart: Option<PathBuf>,
 
-    /// Draw the --bench-chart from this saved --bench-json file and exit, running nothing.
-    #[arg(long, value_name = "FILE.json", requires = "bench_chart", conflicts_with = "bench")]
-    pub chart_from: Option<PathBuf>,
+    /// Draw the --bench-chart from these saved --bench-json files (comma-separated; their
+    /// records are put together) and exit, running nothing.
+    #[arg(long, value_name = "FILE.json", value_delimiter = ',', requires = "bench_chart", conflicts_with = "bench")]
+    pub chart_from: Vec<PathBuf>,
 
     /// GPU name for the chart's title.
     #[arg(long, value_name = "NAME", default_value = "NVIDIA H100 80GB HBM3")]
@@ -309,7 +310,7 @@ pub struct Cli {
 impl Cli {
     /// Checks the combinations clap cannot express. Call after parsing.
     pub fn validate(&self) -> Result<(), String> {
-        if self.bench_chart.is_some() && !self.bench && self.chart_from.is_none() {
+        if self.bench_chart.is_some() && !self.bench && self.chart_from.is_empty() {
             return Err("--bench-chart needs --bench or --chart-from".into());
         }
         if !(self.bench_seconds.is_finite() && self.bench_seconds > 0.0) {

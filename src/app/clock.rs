@@ -20,6 +20,10 @@ use std::time::Instant;
 /// (3 frames at 60 Hz; many more when frames take a fraction of a millisecond).
 pub const WALL_CLOCK_HORIZON_S: f64 = 0.06;
 
+/// How many frames' prediction errors the clock keeps (a long window session must not
+/// grow memory).
+pub const ERRORS_KEPT: usize = 1 << 16;
+
 /// Weight of the newest interval in the period estimate.
 const PERIOD_SMOOTHING: f64 = 0.1;
 /// Intervals longer than this many periods (a stall, a minimised window) do not enter the
@@ -61,8 +65,9 @@ pub struct AnimationClock {
     last_frame_at: Option<Instant>,
     /// Intervals in a row too long for the period estimate.
     long_intervals: u32,
-    /// Wall clock: given time − wall time of the frames rendered, seconds (for reports).
-    errors: Vec<f64>,
+    /// Wall clock: given time − wall time of the last [`ERRORS_KEPT`] frames rendered,
+    /// seconds (for reports), oldest first.
+    errors: VecDeque<f64>,
 }
 
 impl AnimationClock {
@@ -82,7 +87,7 @@ impl AnimationClock {
             period: None,
             last_frame_at: None,
             long_intervals: 0,
-            errors: Vec::new(),
+            errors: VecDeque::new(),
         }
     }
 
@@ -132,7 +137,10 @@ impl AnimationClock {
         }
         let returned = self.fixed.len().min(ahead + 1);
         if let (TimeSource::Wall { .. }, Some(&given)) = (self.source, self.fixed.front()) {
-            self.errors.push(given - self.wall_time);
+            if self.errors.len() == ERRORS_KEPT {
+                self.errors.pop_front();
+            }
+            self.errors.push_back(given - self.wall_time);
         }
         self.fixed.iter().take(returned).copied().collect()
     }
@@ -144,10 +152,11 @@ impl AnimationClock {
         self.fixed.get(usize::try_from(index).ok()?).copied()
     }
 
-    /// Wall clock: given time − wall-clock time of each frame rendered so far (seconds;
-    /// positive: the animation ran ahead of the clock). Empty for the other sources.
-    pub fn prediction_errors(&self) -> &[f64] {
-        &self.errors
+    /// Wall clock: given time − wall-clock time of each of the last [`ERRORS_KEPT`] frames
+    /// rendered, oldest first (seconds; positive: the animation ran ahead of the clock).
+    /// Empty for the other sources.
+    pub fn prediction_errors(&self) -> Vec<f64> {
+        self.errors.iter().copied().collect()
     }
 
     /// The smoothed interval between frames, seconds, once two frames have started.
