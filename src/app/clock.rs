@@ -24,14 +24,15 @@ pub const WALL_CLOCK_HORIZON_S: f64 = 0.06;
 /// grow memory).
 pub const ERRORS_KEPT: usize = 1 << 16;
 
-/// Weight of the newest interval in the period estimate.
-const PERIOD_SMOOTHING: f64 = 0.1;
-/// Intervals longer than this many periods (a stall, a minimised window) do not enter the
-/// estimate: they would inflate the predicted steps after the stall...
-const MAX_INTERVAL_IN_PERIODS: f64 = 4.0;
-/// ...unless this many come in a row: then the frame rate has changed, and the estimate
-/// starts again from the newest interval.
-const LONG_INTERVALS_FOR_A_NEW_RATE: u32 = 3;
+/// The frame period is the median of this many latest intervals between frames: a stall
+/// or a slow first frame moves it by one place, a new frame rate takes over within half.
+const PERIOD_INTERVALS: usize = 15;
+/// Intervals measured before the wall clock fixes any time ahead (the first frames, before
+/// the frames in flight fill up, come faster than the steady rate).
+const INTERVALS_BEFORE_AHEAD: usize = 5;
+/// Share of the gap between the prediction and the last time given that each newly fixed
+/// frame closes (1: jump straight to the prediction; smaller: smoother, slower).
+const CATCH_UP: f64 = 0.5;
 
 /// Where frame times come from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,13 +59,10 @@ pub struct AnimationClock {
     /// When `wall_time` was last advanced.
     wall_at: Option<Instant>,
     paused: bool,
-    /// Smoothed interval between frames, seconds; `None` before the second frame (frames
-    /// fixed ahead then get no step, rather than a guess that could be far off).
-    period: Option<f64>,
+    /// The latest intervals between frames, seconds, oldest first.
+    intervals: VecDeque<f64>,
     /// When the previous frame was started (for the period estimate).
     last_frame_at: Option<Instant>,
-    /// Intervals in a row too long for the period estimate.
-    long_intervals: u32,
     /// Wall clock: given time − wall time of the last [`ERRORS_KEPT`] frames rendered,
     /// seconds (for reports), oldest first.
     errors: VecDeque<f64>,
@@ -84,9 +82,8 @@ impl AnimationClock {
             wall_time: start,
             wall_at: None,
             paused: false,
-            period: None,
+            intervals: VecDeque::new(),
             last_frame_at: None,
-            long_intervals: 0,
             errors: VecDeque::new(),
         }
     }
@@ -122,8 +119,10 @@ impl AnimationClock {
         }
         // New times are fixed up to the horizon; times fixed before are returned as far as
         // asked (they are decided already).
-        let fix_ahead = match (self.source, self.period) {
-            (TimeSource::Wall { .. }, Some(period)) if period > 0.0 => {
+        let fix_ahead = match (self.source, self.period()) {
+            (TimeSource::Wall { .. }, Some(period))
+                if period > 0.0 && self.intervals.len() >= INTERVALS_BEFORE_AHEAD =>
+            {
                 ahead.min((WALL_CLOCK_HORIZON_S / period) as usize)
             }
             (TimeSource::Wall { .. }, _) => 0,
@@ -131,7 +130,7 @@ impl AnimationClock {
         };
         while self.fixed.len() < fix_ahead + 1 {
             let n = self.next_frame + self.fixed.len() as u64;
-            let time = self.time_for(n, self.fixed.len(), fix_ahead + 1);
+            let time = self.time_for(n, self.fixed.len());
             self.fixed.push_back(time);
             self.last_given = Some(time);
         }
@@ -159,29 +158,21 @@ impl AnimationClock {
         self.errors.iter().copied().collect()
     }
 
-    /// The smoothed interval between frames, seconds, once two frames have started.
+    /// The frame period: the median of the latest intervals between frames, seconds, once
+    /// two frames have started.
     pub fn period(&self) -> Option<f64> {
-        self.period
+        let mut sorted: Vec<f64> = self.intervals.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied()
     }
 
     /// A new frame starts at `now`: update the period estimate and the wall time.
     fn start_frame(&mut self, now: Instant) {
         if let Some(previous) = self.last_frame_at {
-            let interval = now.saturating_duration_since(previous).as_secs_f64();
-            match self.period {
-                None => self.period = Some(interval),
-                Some(period) if interval <= MAX_INTERVAL_IN_PERIODS * period => {
-                    self.long_intervals = 0;
-                    self.period = Some(period + PERIOD_SMOOTHING * (interval - period));
-                }
-                Some(_) => {
-                    self.long_intervals += 1;
-                    if self.long_intervals >= LONG_INTERVALS_FOR_A_NEW_RATE {
-                        self.long_intervals = 0;
-                        self.period = Some(interval);
-                    }
-                }
+            if self.intervals.len() == PERIOD_INTERVALS {
+                self.intervals.pop_front();
             }
+            self.intervals.push_back(now.saturating_duration_since(previous).as_secs_f64());
         }
         self.last_frame_at = Some(now);
         self.advance_wall(now);
@@ -196,18 +187,18 @@ impl AnimationClock {
         self.wall_at = Some(now);
     }
 
-    /// The time of frame `n`, the `index`-th of the `wanted` frames from the current one.
-    fn time_for(&self, n: u64, index: usize, wanted: usize) -> f64 {
+    /// The time of frame `n`, `index` frames after the current one.
+    fn time_for(&self, n: u64, index: usize) -> f64 {
         match self.source {
             TimeSource::Step { start, step } => start + step * n as f64,
             TimeSource::Frozen { start } => start,
             TimeSource::Wall { .. } => match self.last_given {
                 Some(last) if index > 0 => {
                     // Frame n is drawn about `index` periods from now: predict it, and
-                    // close a share of the current error on each step, never going back.
-                    let period = if self.paused { 0.0 } else { self.period.unwrap_or(0.0) };
+                    // close a share of the gap to that prediction, never going back.
+                    let period = if self.paused { 0.0 } else { self.period().unwrap_or(0.0) };
                     let target = self.wall_time + period * index as f64;
-                    let step = (period + (target - (last + period)) / wanted as f64).max(0.0);
+                    let step = (period + (target - (last + period)) * CATCH_UP).max(0.0);
                     last + step
                 }
                 // The frame being rendered, nothing given for it yet: the wall clock
@@ -315,6 +306,24 @@ mod tests {
         }
         let worst = clock.prediction_errors().iter().fold(0.0f64, |m, e| m.max(e.abs()));
         assert!(worst < 0.002, "{worst} s off the clock at the start");
+    }
+
+    #[test]
+    fn fast_first_frames_do_not_fix_times_far_behind_the_clock() {
+        // The first frames come at once (nothing to wait for yet), then the steady rate: a
+        // period learned from them would fix 15 frames in a few milliseconds of animation
+        // (measured on the H100 at 8192²: 1.8 s behind the clock).
+        for steady_ms in [100.0, 1000.0 / 60.0, 0.7] {
+            let mut clock = AnimationClock::new(TimeSource::Wall { start: 0.0 });
+            let t0 = Instant::now();
+            let mut now_ms = 0.0;
+            for n in 0..200u64 {
+                now_ms += if n < 3 { 0.05 } else { steady_ms };
+                clock.times(n, 15, at(t0, now_ms));
+            }
+            let worst = clock.prediction_errors().iter().fold(0.0f64, |m, e| m.max(e.abs()));
+            assert!(worst <= steady_ms / 1e3, "{steady_ms} ms frames: up to {worst} s off the clock");
+        }
     }
 
     #[test]
