@@ -27,9 +27,13 @@ pub const ERRORS_KEPT: usize = 1 << 16;
 /// The frame period is the median of this many latest intervals between frames: a stall
 /// or a slow first frame moves it by one place, a new frame rate takes over within half.
 const PERIOD_INTERVALS: usize = 15;
-/// Intervals measured before the wall clock fixes any time ahead (the first frames, before
-/// the frames in flight fill up, come faster than the steady rate).
-const INTERVALS_BEFORE_AHEAD: usize = 5;
+/// Intervals measured before the wall clock fixes any time ahead. The first frames, before
+/// the frames in flight fill up, come at once (up to 3 intervals with 4 frames in flight);
+/// with 9 intervals the steady ones are the majority the median reads.
+const INTERVALS_BEFORE_AHEAD: usize = 9;
+/// ...and the latest intervals must agree with the period within this factor (a frame
+/// rate that is changing is not predicted).
+const STEADY_FACTOR: f64 = 2.0;
 /// Share of the gap between the prediction and the last time given that each newly fixed
 /// frame closes (1: jump straight to the prediction; smaller: smoother, slower).
 const CATCH_UP: f64 = 0.5;
@@ -164,6 +168,14 @@ impl AnimationClock {
         let mut sorted: Vec<f64> = self.intervals.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
         sorted.get(sorted.len() / 2).copied()
+    }
+
+    /// Whether the frame rate is known and steady enough to predict: enough intervals, and
+    /// the latest three within [`STEADY_FACTOR`] of `period`.
+    fn steady(&self, period: f64) -> bool {
+        period > 0.0
+            && self.intervals.len() >= INTERVALS_BEFORE_AHEAD
+            && self.intervals.iter().rev().take(3).all(|&i| i <= period * STEADY_FACTOR && i >= period / STEADY_FACTOR)
     }
 
     /// A new frame starts at `now`: update the period estimate and the wall time.
@@ -318,7 +330,8 @@ mod tests {
             let t0 = Instant::now();
             let mut now_ms = 0.0;
             for n in 0..200u64 {
-                now_ms += if n < 3 { 0.05 } else { steady_ms };
+                // K = 4: three intervals before the first fence wait.
+                now_ms += if n < 4 { 0.05 } else { steady_ms };
                 clock.times(n, 15, at(t0, now_ms));
             }
             let worst = clock.prediction_errors().iter().fold(0.0f64, |m, e| m.max(e.abs()));
