@@ -124,9 +124,7 @@ impl AnimationClock {
         // New times are fixed up to the horizon; times fixed before are returned as far as
         // asked (they are decided already).
         let fix_ahead = match (self.source, self.period()) {
-            (TimeSource::Wall { .. }, Some(period))
-                if period > 0.0 && self.intervals.len() >= INTERVALS_BEFORE_AHEAD =>
-            {
+            (TimeSource::Wall { .. }, Some(period)) if self.steady(period) => {
                 ahead.min((WALL_CLOCK_HORIZON_S / period) as usize)
             }
             (TimeSource::Wall { .. }, _) => 0,
