@@ -4,13 +4,15 @@ mod common;
 use common::*;
 
 const H100_JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benchmarks/h100.json");
+const H100_WALL_JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benchmarks/h100-wall.json");
 
 #[test]
 fn chart_from_saved_json_writes_a_png() {
     let dir = scratch_dir("chart");
     let path = dir.join("c.png");
-    let out =
-        run_demo(&["--chart-from", H100_JSON, "--bench-chart", path.to_str().unwrap(), "--chart-gpu", "Test GPU"]);
+    // The fixed-step and the wall-clock runs, put together as the committed chart is.
+    let both = format!("{H100_JSON},{H100_WALL_JSON}");
+    let out = run_demo(&["--chart-from", &both, "--bench-chart", path.to_str().unwrap(), "--chart-gpu", "Test GPU"]);
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).expect("PNG written")));
     let mut reader = decoder.read_info().expect("valid PNG header");

@@ -20,6 +20,7 @@ use crate::app::heights::hip_copy::HipCopyHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
 use crate::app::kernel_files::KernelImage;
 use crate::app::renderer::{FrameTimings, Presentation, Renderer, RendererOptions};
+use crate::app::stats::median_p99;
 use crate::hip;
 use crate::interop::hip_heights::{launch_sinewave, HipHeights, HipSetup};
 use crate::interop::source::HeightSource;
@@ -150,16 +151,6 @@ pub struct BenchPlan {
 /// Number of open file descriptors of this process (Linux), to watch for leaks.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
-/// Median and 99th percentile of `values` (sorted in place).
-pub fn median_p99(values: &mut [f64]) -> (f64, f64) {
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -466,15 +457,6 @@ pub fn write_json(path: &Path, records: &[Record], kernel: Option<&KernelRecord>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_and_p99() {
-        let mut v: Vec<f64> = (1..=100).map(f64::from).rev().collect();
-        let (m, p) = median_p99(&mut v);
-        assert_eq!(m, 51.0); // index round(99*0.5)=50 → 51
-        assert_eq!(p, 99.0);
-        assert!(median_p99(&mut []).0.is_nan());
-    }
 
     #[test]
     fn serial_and_copy_have_fixed_frames_in_flight() {

@@ -554,13 +554,17 @@ mod tests {
     }
 
     #[test]
-    fn committed_h100_results_give_four_full_panels() {
-        let json = include_str!("../../benchmarks/h100.json");
-        let p = panels(&parse_records(json).unwrap());
-        assert_eq!(p.iter().map(|p| p.grid).collect::<Vec<_>>(), [256, 1024, 4096, 8192]);
+    fn committed_h100_results_give_eight_full_panels() {
+        let mut records = parse_records(include_str!("../../benchmarks/h100.json")).unwrap();
+        records.extend(parse_records(include_str!("../../benchmarks/h100-wall.json")).unwrap());
+        let p = panels(&records);
+        let keys: Vec<(u32, &str)> = p.iter().map(|p| (p.grid, p.time.as_str())).collect();
+        let expected: Vec<(u32, &str)> =
+            [256, 1024, 4096, 8192].iter().flat_map(|&g| [(g, "fixed"), (g, "wall")]).collect();
+        assert_eq!(keys, expected);
         for panel in &p {
             let modes: Vec<&str> = panel.bars.iter().map(|b| b.mode.as_str()).collect();
-            assert_eq!(modes, MODE_ORDER, "grid {}", panel.grid);
+            assert_eq!(modes, MODE_ORDER, "grid {} {}", panel.grid, panel.time);
         }
     }
 

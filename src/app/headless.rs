@@ -8,18 +8,8 @@ use ash::vk;
 
 use crate::app::camera::OrbitCamera;
 use crate::app::cli::Cli;
-use crate::app::clock::{AnimationClock, TimeSource};
+use crate::app::clock::AnimationClock;
 use crate::app::renderer::{Presentation, Renderer};
-
-/// Where animation times come from: fixed steps with `--time-step`; else frozen at
-/// `--time` headless (repeatable images) unless `--wall-clock`, the wall clock otherwise.
-pub fn time_source(cli: &Cli) -> TimeSource {
-    match cli.time_step {
-        Some(step) => TimeSource::Step { start: cli.time, step },
-        None if cli.headless && !cli.wall_clock => TimeSource::Frozen { start: cli.time },
-        None => TimeSource::Wall { start: cli.time },
-    }
-}
 
 /// Runs offscreen as the CLI says; returns the validation counts.
 pub fn run(cli: &Cli) -> Result<(u32, u32)> {
@@ -27,7 +17,7 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let mut renderer = crate::app::setup::renderer(cli, Presentation::Offscreen { extent })?;
     let planned = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
-    let mut clock = AnimationClock::new(time_source(cli));
+    let mut clock = AnimationClock::new(crate::app::setup::time_source(cli));
     let started = Instant::now();
     let mut last_report = Instant::now();
     let mut frames = 0;
@@ -50,7 +40,7 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let seconds = started.elapsed().as_secs_f64();
     if !clock.prediction_errors().is_empty() {
         let mut errors: Vec<f64> = clock.prediction_errors().iter().map(|e| e.abs() * 1e3).collect();
-        let (median, p99) = crate::app::bench::median_p99(&mut errors);
+        let (median, p99) = crate::app::stats::median_p99(&mut errors);
         let worst = errors.last().copied().unwrap_or(0.0);
         log::info!(
             "wall clock: frame period {:.3} ms; frames drawn off the clock by {median:.3} ms (median), {p99:.3} ms \

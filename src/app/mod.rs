@@ -16,4 +16,5 @@ pub mod interrupt;
 pub mod kernel_files;
 pub mod renderer;
 pub mod setup;
+pub mod stats;
 pub mod window;

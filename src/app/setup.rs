@@ -14,6 +14,7 @@
 use anyhow::{Context, Result};
 
 use crate::app::cli::{Cli, HeightsSource, SyncArg, MAX_RUN_AHEAD};
+use crate::app::clock::TimeSource;
 use crate::app::heights::cpu::CpuHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
 use crate::app::kernel_files::{self, KernelImage};
@@ -60,6 +61,16 @@ fn planned_run_ahead(cli: &Cli, hip: Option<&HipReady>, k: u32) -> u32 {
             auto_run_ahead(cli.grid.width, cli.grid.height, k)
         }
         None => 1,
+    }
+}
+
+/// Where animation times come from: fixed steps with `--time-step`; else frozen at
+/// `--time` headless (repeatable images) unless `--wall-clock`, the wall clock otherwise.
+pub fn time_source(cli: &Cli) -> TimeSource {
+    match cli.time_step {
+        Some(step) => TimeSource::Step { start: cli.time, step },
+        None if cli.headless && !cli.wall_clock => TimeSource::Frozen { start: cli.time },
+        None => TimeSource::Wall { start: cli.time },
     }
 }
 

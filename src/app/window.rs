@@ -76,7 +76,7 @@ struct App {
 impl App {
     fn new(cli: Cli) -> Self {
         Self {
-            clock: AnimationClock::new(crate::app::headless::time_source(&cli)),
+            clock: AnimationClock::new(crate::app::setup::time_source(&cli)),
             cli,
             renderer: None,
             window: None,

@@ -237,11 +237,12 @@ impl HipHeights {
     }
 
     /// Lets HIP write up to `frames` frames per wake-up, when the caller fixes the times of
-    /// the frames ahead ([`FrameHeights::ahead`]). On GPUs where CUDA/HIP and Vulkan work time-slice rather than overlap
-    /// (the H100: separate contexts), every hand-over costs a context switch each way;
-    /// writing `frames` slots per hand-over divides that cost by `frames`. Needs a
-    /// semaphore strategy (HIP waits on the GPU for each slot's previous draw) and at most
-    /// as many frames as there are slots.
+    /// the frames ahead ([`FrameHeights::ahead`]). Every hand-over between HIP and Vulkan
+    /// work costs the GPU about 0.3 ms on the H100, with or without semaphores (measured:
+    /// BENCHMARKS.md, "Real time"; the driver's reason is not known); writing `frames`
+    /// slots per hand-over divides that cost by `frames`. Needs a semaphore strategy (HIP
+    /// waits on the GPU for each slot's previous draw) and at most as many frames as there
+    /// are slots.
     pub fn with_run_ahead(mut self, frames: usize) -> Result<Self> {
         let k = self.slots.mapped.len();
         anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the height slots)");
