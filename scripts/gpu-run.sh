@@ -6,6 +6,7 @@
 #   bash scripts/gpu-run.sh verify   # every sync strategy, validation on, --verify
 #   bash scripts/gpu-run.sh bench    # the benchmark table and benchmarks/h100.json
 #   bash scripts/gpu-run.sh examples # the two interop examples
+#   bash scripts/gpu-run.sh handover # what one HIP<->Vulkan hand-over costs (examples/handover_cost.rs)
 #   bash scripts/gpu-run.sh lifetimes  # the HIP leak test
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +97,10 @@ case "$what" in
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
+    ;;
+  handover)
+    # The minimal reproduction of the hand-over cost (BENCHMARKS.md, "Real time").
+    .gpu/handover_cost 2>&1 | tee "$OUT/handover.log"
     ;;
   examples)
     # examples/headless_interop.rs (the library) and examples/raw_interop.rs (ash + raw HIP).
