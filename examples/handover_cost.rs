@@ -13,6 +13,10 @@
 //!   `sim ≥ i+1`, fills, signals `draw = i+1`: the GPU switches between the APIs twice per
 //!   iteration;
 //! - `ping-pong, no work`: the same semaphore operations without kernel or fill;
+//! - `hip → vulkan only`: HIP runs the kernel and signals `sim = i+1` without waiting;
+//!   Vulkan waits `sim ≥ i+1`, fills: a dependency one way only;
+//! - `vulkan → hip only`: Vulkan fills and signals `draw = i+1`; HIP waits `draw ≥ i+1`,
+//!   runs the kernel: the other way only;
 //! - `waits already met`: HIP signals `sim = 1..=N` first (and is waited for); then Vulkan
 //!   runs N fills, each waiting on a `sim` value already reached: semaphore waits without
 //!   switching back and forth;
@@ -134,11 +138,13 @@ struct Case {
     run: fn(&mut Rig, u64) -> Result<f64>,
 }
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     Case { name: "vulkan alone", run: vulkan_alone },
     Case { name: "hip alone", run: hip_alone },
     Case { name: "ping-pong", run: |rig, n| ping_pong(rig, n, true) },
     Case { name: "ping-pong, no work", run: |rig, n| ping_pong(rig, n, false) },
+    Case { name: "hip → vulkan only", run: hip_to_vulkan },
+    Case { name: "vulkan → hip only", run: vulkan_to_hip },
     Case { name: "waits already met", run: waits_already_met },
     Case { name: "host hand-over", run: host_handover },
 ];
@@ -212,6 +218,36 @@ fn ping_pong(rig: &mut Rig, n: u64, work: bool) -> Result<f64> {
         rig.stream.signal_external_semaphores(&[(sim, v + 1)])?;
         // Timeline semaphores allow a wait submitted before its signal.
         rig.submit(work, Some(v + 1), Some(v + 1), vk::Fence::null())?;
+    }
+    rig.base = base + n;
+    rig.finish()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn hip_to_vulkan(rig: &mut Rig, n: u64) -> Result<f64> {
+    let started = Instant::now();
+    let base = rig.base;
+    let (sim, _) = rig.semaphores.get(true);
+    for i in 0..n {
+        rig.kernel()?;
+        rig.stream.signal_external_semaphores(&[(sim, base + i + 1)])?;
+        // Signal `draw` too, so both semaphores stay level for the next case.
+        rig.submit(true, Some(base + i + 1), Some(base + i + 1), vk::Fence::null())?;
+    }
+    rig.base = base + n;
+    rig.finish()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn vulkan_to_hip(rig: &mut Rig, n: u64) -> Result<f64> {
+    let started = Instant::now();
+    let base = rig.base;
+    let ((sim, _), (draw, _)) = (rig.semaphores.get(true), rig.semaphores.get(false));
+    for i in 0..n {
+        rig.submit(true, None, Some(base + i + 1), vk::Fence::null())?;
+        rig.stream.wait_external_semaphores(&[(draw, base + i + 1)])?;
+        rig.kernel()?;
+        rig.stream.signal_external_semaphores(&[(sim, base + i + 1)])?;
     }
     rig.base = base + n;
     rig.finish()?;
