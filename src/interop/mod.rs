@@ -54,6 +54,7 @@
 
 pub mod hip_heights;
 pub mod hip_slots;
+pub mod schedule;
 pub mod source;
 pub mod sync;
 
