@@ -23,7 +23,6 @@ use crate::app::renderer::{FrameTimings, Presentation, Renderer, RendererOptions
 use crate::app::stats::median_p99;
 use crate::hip;
 use crate::interop::hip_heights::{launch_sinewave, HipHeights, HipSetup};
-use crate::interop::schedule::WriteSchedule;
 use crate::interop::source::HeightSource;
 use crate::interop::sync::SyncRequest;
 use crate::vulkan::DeviceSelection;
@@ -227,16 +226,11 @@ fn run_one(
     label: &str,
     shared: &mut Option<std::sync::Arc<crate::vulkan::Device>>,
 ) -> Result<Option<Record>> {
-    // Timeline queues each burst one burst ahead, as the demo does.
-    let schedule = match mode {
-        BenchMode::Timeline => WriteSchedule::ahead(run_ahead),
-        _ => WriteSchedule { run_ahead, lead: 0 },
-    };
     let options = RendererOptions {
         grid_width: grid,
         grid_height: grid,
         frames_in_flight: k,
-        extra_height_slots: schedule.height_slots(k) - k,
+        extra_height_slots: run_ahead.saturating_sub(k),
         validation: plan.validation,
         device: match (hip, plan.device) {
             (_, Some(i)) => DeviceSelection::Index(i),
@@ -268,7 +262,7 @@ fn run_one(
             Box::new(
                 HipHeights::new(setup, renderer.device(), renderer.slots(), request, kernel.clone())?
                     .with_timing()?
-                    .with_schedule(schedule)?,
+                    .with_run_ahead(run_ahead as usize)?,
             )
         }
         (m, None) => bail!("{m:?} needs HIP"),

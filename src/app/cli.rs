@@ -18,7 +18,8 @@ pub const MAX_GRID_SIDE: u32 = 16_384;
 pub const MAX_RENDER_SIDE: u32 = 16_384;
 /// Most frames in flight that make sense: beyond three, latency grows with no gain.
 pub const MAX_FRAMES_IN_FLIGHT: u32 = 4;
-pub use crate::interop::schedule::MAX_RUN_AHEAD;
+/// Most frames HIP may write per hand-over (`--run-ahead`); each needs a height buffer.
+pub const MAX_RUN_AHEAD: u32 = 16;
 
 /// A `WIDTHxHEIGHT` pair, e.g. `1024x1024`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

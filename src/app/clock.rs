@@ -1,7 +1,7 @@
 //! Animation time per frame, fixed some frames in advance.
 //!
 //! A height source that writes several frames per hand-over (run-ahead, see
-//! `HipHeights::with_schedule`) needs the animation times of frames not rendered yet.
+//! `HipHeights::with_run_ahead`) needs the animation times of frames not rendered yet.
 //! [`AnimationClock`] gives every frame its time once, and can give it early: with a
 //! fixed `--time-step` the times are known exactly; with the wall clock they are
 //! predicted from the measured frame period, and a frame keeps the time it was given,

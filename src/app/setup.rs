@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::app::cli::{Cli, HeightsSource, SyncArg};
+use crate::app::cli::{Cli, HeightsSource, SyncArg, MAX_RUN_AHEAD};
 use crate::app::clock::TimeSource;
 use crate::app::heights::cpu::CpuHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
@@ -21,7 +21,6 @@ use crate::app::kernel_files::{self, KernelImage};
 use crate::app::renderer::{Presentation, Renderer, RendererOptions};
 use crate::hip;
 use crate::interop::hip_heights::{HipHeights, HipSetup};
-use crate::interop::schedule::WriteSchedule;
 use crate::interop::source::HeightSource;
 use crate::interop::sync::SyncKind;
 use crate::vulkan::DeviceSelection;
@@ -36,17 +35,32 @@ pub fn frames_in_flight(cli: &Cli) -> u32 {
     cli.frames_in_flight
 }
 
-/// The schedule the run will use: `--run-ahead R` (written ahead with timeline), else
-/// [`WriteSchedule::automatic`] where the timeline strategy can be chosen (HIP imports
-/// semaphores, `--sync auto|timeline`), else each frame as it is drawn.
-fn planned_schedule(cli: &Cli, hip: Option<&HipReady>, k: u32) -> WriteSchedule {
-    let timeline_possible =
-        hip.is_some_and(|h| h.setup.hip.imports_semaphores()) && matches!(cli.sync, SyncArg::Auto | SyncArg::Timeline);
-    match (cli.run_ahead, timeline_possible) {
-        (Some(frames), true) => WriteSchedule::ahead(frames),
-        (Some(frames), false) => WriteSchedule { run_ahead: frames, lead: 0 },
-        (None, true) => WriteSchedule::automatic(cli.grid.width, cli.grid.height, k),
-        (None, false) => WriteSchedule::EACH_FRAME,
+/// GPU memory the height slots that automatic run-ahead adds may take.
+pub const RUN_AHEAD_MEMORY_BYTES: u64 = 64 << 20;
+
+/// Frames HIP writes per hand-over when `--run-ahead` is not given and the timeline
+/// strategy is possible: as many as fit in [`RUN_AHEAD_MEMORY_BYTES`] of height slots, up to
+/// [`MAX_RUN_AHEAD`], and never fewer than the `k` frames in flight. Each hand-over costs
+/// about 0.3 ms of GPU idle on the H100 however many frames it carries (BENCHMARKS.md), so
+/// the longer the burst, the smaller the cost per frame; the animation clock bounds how
+/// far ahead those frames are in time (`clock::WALL_CLOCK_HORIZON_S`).
+pub fn auto_run_ahead(width: u32, height: u32, k: u32) -> u32 {
+    let slot_bytes = (u64::from(width) * u64::from(height) * 4).max(1);
+    let affordable = u32::try_from(RUN_AHEAD_MEMORY_BYTES / slot_bytes).unwrap_or(u32::MAX);
+    affordable.min(MAX_RUN_AHEAD).max(k)
+}
+
+/// Frames HIP will write per hand-over: `--run-ahead`, else [`auto_run_ahead`] where the
+/// timeline strategy can be chosen (HIP imports semaphores, `--sync auto|timeline`), else 1.
+fn planned_run_ahead(cli: &Cli, hip: Option<&HipReady>, k: u32) -> u32 {
+    match cli.run_ahead {
+        Some(frames) => frames,
+        None if hip.is_some_and(|h| h.setup.hip.imports_semaphores())
+            && matches!(cli.sync, SyncArg::Auto | SyncArg::Timeline) =>
+        {
+            auto_run_ahead(cli.grid.width, cli.grid.height, k)
+        }
+        None => 1,
     }
 }
 
@@ -94,12 +108,13 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         HeightsSource::Vulkan | HeightsSource::Cpu => None,
     };
     let k = frames_in_flight(cli);
-    let schedule = planned_schedule(cli, hip.as_ref(), k);
+    let run_ahead = planned_run_ahead(cli, hip.as_ref(), k);
     let mut options = RendererOptions {
         grid_width: cli.grid.width,
         grid_height: cli.grid.height,
         frames_in_flight: k,
-        extra_height_slots: schedule.height_slots(k) - k,
+        // A burst of R frames needs R height slots.
+        extra_height_slots: run_ahead.saturating_sub(k),
         validation: cli.validation,
         device: match (&hip, cli.device) {
             (Some(ready), index) => ready.setup.vulkan_selection(index),
@@ -124,7 +139,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     let source = match (cli.heights, hip) {
         (HeightsSource::Cpu, _) => cpu_source(&renderer, cli)?,
         (HeightsSource::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
-        (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => match hip_source(&renderer, cli, ready, schedule) {
+        (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => match hip_source(&renderer, cli, ready, run_ahead) {
             Ok(source) => source,
             Err(e) if auto => {
                 passed_over.add("hip", &e);
@@ -161,31 +176,41 @@ fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
     Ok(Box::new(CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?))
 }
 
-fn hip_source(
-    renderer: &Renderer,
-    cli: &Cli,
-    ready: HipReady,
-    planned: WriteSchedule,
-) -> Result<Box<dyn HeightSource>> {
+fn hip_source(renderer: &Renderer, cli: &Cli, ready: HipReady, planned: u32) -> Result<Box<dyn HeightSource>> {
     let source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync.into(), ready.kernel)?;
-    // Timeline hands a whole burst over with one signal and one wait, and can queue it
-    // ahead; binary semaphores hand each frame over on its own, so bursts save them nothing
-    // (BENCHMARKS.md), and HIP's binary waits must follow their signals.
-    let schedule = match (source.sync_kind(), cli.run_ahead) {
-        (SyncKind::Timeline, _) => planned,
-        (_, Some(frames)) => WriteSchedule { run_ahead: frames, lead: 0 },
-        (_, None) => WriteSchedule::EACH_FRAME,
+    let run_ahead = match cli.run_ahead {
+        Some(frames) => frames,
+        // Timeline hands a whole burst over with one signal and one wait; binary
+        // semaphores hand each frame over on its own, so a burst saves them nothing
+        // (BENCHMARKS.md).
+        None if source.sync_kind() == SyncKind::Timeline => planned,
+        None => 1,
     };
     log::info!(
-        "HIP writes up to {} frame(s) per hand-over, {} frame(s) before they are drawn, into {} height buffers ({})",
-        schedule.run_ahead,
-        schedule.lead,
+        "run-ahead: HIP writes up to {run_ahead} frame(s) per hand-over, into {} height buffers ({})",
         renderer.slots().len(),
-        match cli.run_ahead {
-            Some(_) => "--run-ahead",
-            None =>
-                "auto: with timeline sync, bursts of up to 16 queued one burst ahead, as 64 MiB of height buffers allow",
+        if cli.run_ahead.is_some() {
+            "--run-ahead"
+        } else {
+            "auto: with timeline sync, as many as 64 MiB of height buffers hold, 4 to 16; else 1"
         }
     );
-    Ok(Box::new(source.with_schedule(schedule)?))
+    Ok(Box::new(source.with_run_ahead(run_ahead as usize)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_run_ahead_fills_the_memory_budget_within_its_bounds() {
+        // 256 KiB and 4 MiB slots: 16 fit in 64 MiB (the most); 16 MiB slots: 4.
+        assert_eq!(auto_run_ahead(256, 256, 2), 16);
+        assert_eq!(auto_run_ahead(1024, 1024, 2), 16);
+        assert_eq!(auto_run_ahead(2048, 2048, 2), 4);
+        // 64 MiB slots: only one fits, but never fewer than the frames in flight.
+        assert_eq!(auto_run_ahead(4096, 4096, 2), 2);
+        assert_eq!(auto_run_ahead(8192, 8192, 3), 3);
+        assert_eq!(auto_run_ahead(1, 1, 4), MAX_RUN_AHEAD);
+    }
 }

@@ -11,7 +11,6 @@ use ash::vk;
 
 use crate::hip;
 use crate::interop::hip_slots::HipSlots;
-use crate::interop::schedule::WriteSchedule;
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::sync::plan::{Burst, FramePlan};
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
@@ -144,8 +143,6 @@ pub struct HipHeights {
     kernel_events: Vec<KernelEvents>,
     /// Frames written per HIP wake-up (1: one frame at a time).
     run_ahead: usize,
-    /// Frames before it is drawn that HIP writes a frame (0: when it is drawn).
-    lead: usize,
     /// First frame not written yet.
     next_unwritten: u64,
     /// Plans of the frames written but not yet submitted by Vulkan, oldest first, with
@@ -226,7 +223,6 @@ impl HipHeights {
             height: slots.height,
             kernel_events: Vec::new(),
             run_ahead: 1,
-            lead: 0,
             next_unwritten: 0,
             pending: Default::default(),
             submitted_plan: None,
@@ -240,34 +236,22 @@ impl HipHeights {
         Ok(self)
     }
 
-    /// Sets when HIP writes the heights: bursts of `schedule.run_ahead` frames per
-    /// hand-over, each queued `schedule.lead` frames before its first frame is drawn, when
-    /// the caller fixes the times of the frames ahead ([`FrameHeights::ahead`]). See
-    /// [`crate::interop::schedule`] for why. Bursts need the timeline or binary strategy, a
-    /// lead the timeline strategy (HIP's binary waits must follow their signals), and both
-    /// together at most as many frames as there are slots; for HIP never to wait for a draw
-    /// still in flight, [`WriteSchedule::height_slots`] slots.
-    pub fn with_schedule(mut self, schedule: WriteSchedule) -> Result<Self> {
-        let (run_ahead, lead) = (schedule.run_ahead as usize, schedule.lead as usize);
-        let slots = self.slots.mapped.len();
-        anyhow::ensure!(run_ahead >= 1, "run-ahead must be at least 1");
+    /// Lets HIP write up to `frames` frames per wake-up, when the caller fixes the times of
+    /// the frames ahead ([`FrameHeights::ahead`]). Every hand-over between HIP and Vulkan
+    /// work costs the GPU about 0.3 ms on the H100, with or without semaphores (measured:
+    /// BENCHMARKS.md, "Real time"; the driver's reason is not known); writing `frames`
+    /// slots per hand-over divides that cost by `frames`. Needs a semaphore strategy (HIP
+    /// waits on the GPU for each slot's previous draw) and at most as many frames as there
+    /// are slots.
+    pub fn with_run_ahead(mut self, frames: usize) -> Result<Self> {
+        let k = self.slots.mapped.len();
+        anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the height slots)");
         anyhow::ensure!(
-            run_ahead + lead <= slots,
-            "run-ahead {run_ahead} written {lead} frames ahead needs {} height slots, there are {slots}",
-            run_ahead + lead
-        );
-        anyhow::ensure!(
-            run_ahead == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
+            frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
             "run-ahead needs the timeline or binary strategy, not {}",
             self.kind
         );
-        anyhow::ensure!(
-            lead == 0 || self.kind == SyncKind::Timeline,
-            "writing ahead needs the timeline strategy, not {}",
-            self.kind
-        );
-        self.run_ahead = run_ahead;
-        self.lead = lead;
+        self.run_ahead = frames;
         Ok(self)
     }
 
@@ -309,26 +293,6 @@ impl HipHeights {
         Ok(())
     }
 
-    /// Enqueues the frames of `burst` at `times`: all the HIP waits first, then the
-    /// kernels, so that the burst runs on the GPU in one go instead of interleaving with
-    /// Vulkan's draws.
-    fn write_burst(&mut self, burst: Burst, times: &[f32]) -> Result<()> {
-        let slots = self.slots.mapped.len() as u64;
-        let plans: Vec<FramePlan> =
-            (burst.first..burst.first + burst.len).map(|j| sync::plan::plan(self.kind, slots, burst, j)).collect();
-        for op in plans.iter().flat_map(|p| &p.hip_waits) {
-            let (semaphore, _) = self.semaphores.get(op.semaphore)?;
-            self.stream
-                .wait_external_semaphores(&[(semaphore, op.value)])
-                .with_context(|| format!("HIP waiting for Vulkan's draw ({:?} ≥ {})", op.semaphore, op.value))?;
-        }
-        for (plan, &time) in plans.into_iter().zip(times) {
-            self.write_frame(&plan, time)?;
-            self.pending.push_back((plan, time));
-        }
-        Ok(())
-    }
-
     /// The strategy in use.
     pub fn sync_kind(&self) -> SyncKind {
         self.kind
@@ -346,26 +310,37 @@ impl HeightSource for HipHeights {
     }
 
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
-        // Write, in bursts of up to `run_ahead`, the frames up to `lead + run_ahead − 1` after
-        // this one whose times the caller has fixed: a burst that is not needed yet waits
-        // until it is complete (see `with_schedule`).
-        let last_fixed = frame.frame + frame.ahead.len() as u64;
-        let target = (frame.frame + (self.lead + self.run_ahead - 1) as u64).min(last_fixed);
-        while self.next_unwritten <= target {
-            let first = self.next_unwritten;
-            let len = (target - first + 1).min(self.run_ahead as u64);
-            if len < self.run_ahead as u64 && first > frame.frame {
-                break;
+        if frame.frame >= self.next_unwritten {
+            // Write this frame, and up to `run_ahead − 1` more whose times the caller has
+            // fixed: one wake-up of HIP for several frames (see `with_run_ahead`).
+            let count = self.run_ahead.min(1 + frame.ahead.len());
+            let k = self.slots.mapped.len() as u64;
+            let burst: Vec<(u64, usize, f32)> = std::iter::once(frame.seconds)
+                .chain(frame.ahead.iter().copied())
+                .take(count)
+                .enumerate()
+                .map(|(i, seconds)| {
+                    let j = frame.frame + i as u64;
+                    (j, (j % k) as usize, crate::sinewave::wrap_time(seconds))
+                })
+                .collect();
+            let plans: Vec<FramePlan> = burst
+                .iter()
+                .map(|&(j, _, _)| sync::plan::plan(self.kind, k, Burst { first: frame.frame, len: count as u64 }, j))
+                .collect();
+            // All waits first, then all kernels: the burst then runs on the GPU in one go
+            // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
+            for op in plans.iter().flat_map(|p| &p.hip_waits) {
+                let (semaphore, _) = self.semaphores.get(op.semaphore)?;
+                self.stream
+                    .wait_external_semaphores(&[(semaphore, op.value)])
+                    .with_context(|| format!("HIP waiting for Vulkan's draw ({:?} ≥ {})", op.semaphore, op.value))?;
             }
-            let time_of = |j: u64| match j.checked_sub(frame.frame + 1) {
-                None => Some(frame.seconds),
-                Some(i) => frame.ahead.get(usize::try_from(i).ok()?).copied(),
-            };
-            let times: Vec<f32> = (first..first + len)
-                .map(|j| time_of(j).map(crate::sinewave::wrap_time).context("a frame's time is not fixed"))
-                .collect::<Result<_>>()?;
-            self.write_burst(Burst { first, len }, &times)?;
-            self.next_unwritten = first + len;
+            for (plan, &(_, _, time)) in plans.into_iter().zip(&burst) {
+                self.write_frame(&plan, time)?;
+                self.pending.push_back((plan, time));
+            }
+            self.next_unwritten = frame.frame + count as u64;
         }
         let (plan, written_time) = self.pending.pop_front().context("no heights were written for this frame")?;
         anyhow::ensure!(
@@ -415,7 +390,7 @@ impl HeightSource for HipHeights {
     }
 
     fn frames_ahead(&self) -> usize {
-        self.lead + self.run_ahead - 1
+        self.run_ahead - 1
     }
 
     fn submitted(&mut self, frame: u64, _slot: usize) -> Result<()> {

@@ -54,7 +54,6 @@
 
 pub mod hip_heights;
 pub mod hip_slots;
-pub mod schedule;
 pub mod source;
 pub mod sync;
 

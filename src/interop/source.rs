@@ -41,7 +41,7 @@ pub struct FrameHeights<'a> {
     pub seconds: f64,
     /// Animation times (seconds, unwrapped) the caller has already fixed for the frames
     /// after this one: frame `frame + 1 + i` will be drawn at `ahead[i]`. Sources may write
-    /// those frames now (run-ahead, see `HipHeights::with_schedule`). The renderer fixes
+    /// those frames now (run-ahead, see `HipHeights::with_run_ahead`). The renderer fixes
     /// as many as the source asks for with [`HeightSource::frames_ahead`], or fewer.
     pub ahead: &'a [f64],
     /// The frame's command buffer, recording, before the draw.
