@@ -139,6 +139,8 @@ case "$what" in
     shift
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
     RUST_LOG=warn $BIN --bench --bench-json "$OUT/h100.json" "$@" | tee "$OUT/bench.md"
+    # The hand-over floor outside the demo, in the same call (BENCHMARKS.md, "The floor").
+    .gpu/handover_cost 2>&1 | tee "$OUT/handover.log"
     ;;
   *)
     shift
