@@ -12,7 +12,7 @@ use ash::vk;
 use crate::hip;
 use crate::interop::hip_slots::HipSlots;
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
-use crate::interop::sync::plan::{Burst, FramePlan};
+use crate::interop::sync::plan::FramePlan;
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
 use crate::interop::{acquire_from_external, HeightSlots};
 use crate::vulkan::{Device, DeviceSelection};
@@ -310,10 +310,12 @@ impl HeightSource for HipHeights {
     }
 
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> Result<()> {
-        if frame.frame >= self.next_unwritten {
-            // Write this frame, and up to `run_ahead − 1` more whose times the caller has
-            // fixed: one wake-up of HIP for several frames (see `with_run_ahead`).
-            let count = self.run_ahead.min(1 + frame.ahead.len());
+        // Write this frame, and up to `run_ahead − 1` more whose times the caller has fixed:
+        // one wake-up of HIP for several frames (see `with_run_ahead`).
+        let next =
+            sync::plan::next_burst(frame.frame, self.next_unwritten, self.run_ahead as u64, frame.ahead.len() as u64);
+        if let Some(next) = next {
+            let count = next.len as usize;
             let k = self.slots.mapped.len() as u64;
             let burst: Vec<(u64, usize, f32)> = std::iter::once(frame.seconds)
                 .chain(frame.ahead.iter().copied())
@@ -324,10 +326,8 @@ impl HeightSource for HipHeights {
                     (j, (j % k) as usize, crate::sinewave::wrap_time(seconds))
                 })
                 .collect();
-            let plans: Vec<FramePlan> = burst
-                .iter()
-                .map(|&(j, _, _)| sync::plan::plan(self.kind, k, Burst { first: frame.frame, len: count as u64 }, j))
-                .collect();
+            let plans: Vec<FramePlan> =
+                burst.iter().map(|&(j, _, _)| sync::plan::plan(self.kind, k, next, j)).collect();
             // All waits first, then all kernels: the burst then runs on the GPU in one go
             // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
             for op in plans.iter().flat_map(|p| &p.hip_waits) {
@@ -340,7 +340,7 @@ impl HeightSource for HipHeights {
                 self.write_frame(&plan, time)?;
                 self.pending.push_back((plan, time));
             }
-            self.next_unwritten = frame.frame + count as u64;
+            self.next_unwritten = next.first + next.len;
         }
         let (plan, written_time) = self.pending.pop_front().context("no heights were written for this frame")?;
         anyhow::ensure!(

@@ -73,6 +73,14 @@ impl Burst {
     }
 }
 
+/// The burst HIP writes while the renderer prepares `frame`: none when an earlier burst
+/// wrote `frame` already (`frame < next_unwritten`); otherwise `frame` and up to
+/// `run_ahead − 1` frames after it, as far as the caller has fixed their times (`ahead`
+/// frames after `frame`; the wall clock fixes fewer when frames are slow).
+pub fn next_burst(frame: u64, next_unwritten: u64, run_ahead: u64, ahead: u64) -> Option<Burst> {
+    (frame >= next_unwritten).then(|| Burst { first: frame, len: run_ahead.max(1).min(ahead.saturating_add(1)) })
+}
+
 /// What both APIs do to hand frame `frame`'s slot over (see the module table).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FramePlan {
@@ -303,6 +311,72 @@ mod tests {
                     assert!(plan.cpu_waits_for_kernel, "{}", ctx(f));
                     assert!(plan.hip_waits.is_empty() && plan.vulkan_waits.is_empty(), "{}", ctx(f));
                     assert_eq!(plan.cpu_waits_for_vulkan_after_submit, kind == SyncKind::Serial, "{}", ctx(f));
+                }
+            }
+        }
+    }
+
+    /// Bursts of varying length, as the wall clock makes them (it fixes fewer frames ahead
+    /// when frames are slow): every frame is written exactly once, HIP's waits are on draws
+    /// submitted before its burst, and each burst's Vulkan wait is on the value its last
+    /// kernel signals.
+    #[test]
+    fn bursts_of_varying_length_are_safe() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        for kind in [SyncKind::Timeline, SyncKind::Binary] {
+            for slots in 1..=6u64 {
+                for run_ahead in 1..=slots {
+                    let frames = 40 * slots;
+                    let mut written: Vec<Option<(Burst, FramePlan)>> = vec![None; frames as usize];
+                    let mut next_unwritten = 0;
+                    for f in 0..frames {
+                        let ahead = random(run_ahead + 2);
+                        let Some(burst) = next_burst(f, next_unwritten, run_ahead, ahead) else {
+                            assert!(written[f as usize].is_some(), "frame {f} not written before it is drawn");
+                            continue;
+                        };
+                        assert!(burst.len >= 1 && burst.len <= run_ahead && burst.first == f);
+                        for j in burst.first..=burst.last().min(frames - 1) {
+                            assert!(written[j as usize].is_none(), "frame {j} written twice");
+                            written[j as usize] = Some((burst, plan(kind, slots, burst, j)));
+                        }
+                        next_unwritten = burst.first + burst.len;
+                    }
+                    let signalled_before = |first: u64, role: SemaphoreRole| -> Vec<u64> {
+                        written[..first as usize]
+                            .iter()
+                            .flatten()
+                            .flat_map(|(_, q)| {
+                                q.vulkan_signals.iter().filter(move |s| s.semaphore == role).map(|s| s.value)
+                            })
+                            .collect()
+                    };
+                    for (j, entry) in (0u64..).zip(&written) {
+                        let ctx = format!("{kind} S={slots} run-ahead {run_ahead} frame {j}");
+                        let (burst, plan) = entry.as_ref().unwrap_or_else(|| panic!("{ctx}: never written"));
+                        for wait in &plan.hip_waits {
+                            let signalled = signalled_before(burst.first, wait.semaphore);
+                            let met = match kind {
+                                SyncKind::Timeline => signalled.iter().any(|&v| v >= wait.value),
+                                _ => !signalled.is_empty(),
+                            };
+                            assert!(met, "{ctx}: HIP waits on {wait:?}, not signalled before its burst");
+                        }
+                        if kind == SyncKind::Timeline && j == burst.first && burst.last() < frames {
+                            let last = written[burst.last() as usize].as_ref().map(|(_, p)| p.hip_signals.clone());
+                            assert_eq!(
+                                plan.vulkan_waits,
+                                last.unwrap_or_default(),
+                                "{ctx}: the burst's first frame waits for its last kernel's signal"
+                            );
+                        }
+                    }
                 }
             }
         }
