@@ -109,7 +109,7 @@ impl AnimationClock {
     /// more than [`WALL_CLOCK_HORIZON_S`] ahead (none before it knows the frame period), but
     /// always returns the times it has fixed before. Frames before `frame` are forgotten.
     /// Asking again for the same frame gives the same times.
-    pub fn times(&mut self, frame: u64, ahead: usize, now: Instant) -> Vec<f64> {
+    pub fn times(&mut self, frame: u64, ahead: usize, now: Instant) -> &[f64] {
         if frame > self.next_frame || (frame == self.next_frame && self.fixed.is_empty()) {
             self.start_frame(now);
         }
@@ -123,7 +123,8 @@ impl AnimationClock {
         }
         // New times are fixed up to the horizon; times fixed before are returned as far as
         // asked (they are decided already).
-        let fix_ahead = match (self.source, self.period()) {
+        let period = self.period();
+        let fix_ahead = match (self.source, period) {
             (TimeSource::Wall { .. }, Some(period)) if self.steady(period) => {
                 ahead.min((WALL_CLOCK_HORIZON_S / period) as usize)
             }
@@ -132,7 +133,7 @@ impl AnimationClock {
         };
         while self.fixed.len() < fix_ahead + 1 {
             let n = self.next_frame + self.fixed.len() as u64;
-            let time = self.time_for(n, self.fixed.len());
+            let time = self.time_for(n, self.fixed.len(), period.unwrap_or(0.0));
             self.fixed.push_back(time);
             self.last_given = Some(time);
         }
@@ -143,7 +144,7 @@ impl AnimationClock {
             }
             self.errors.push_back(given - self.wall_time);
         }
-        self.fixed.iter().take(returned).copied().collect()
+        &self.fixed.make_contiguous()[..returned]
     }
 
     /// The time given to `frame`, if the clock still holds it (it holds the frames from
@@ -197,8 +198,9 @@ impl AnimationClock {
         self.wall_at = Some(now);
     }
 
-    /// The time of frame `n`, `index` frames after the current one.
-    fn time_for(&self, n: u64, index: usize) -> f64 {
+    /// The time of frame `n`, `index` frames after the current one, with the frame period
+    /// `period` (seconds; 0 when not known).
+    fn time_for(&self, n: u64, index: usize, period: f64) -> f64 {
         match self.source {
             TimeSource::Step { start, step } => start + step * n as f64,
             TimeSource::Frozen { start } => start,
@@ -206,7 +208,7 @@ impl AnimationClock {
                 Some(last) if index > 0 => {
                     // Frame n is drawn about `index` periods from now: predict it, and
                     // close a share of the gap to that prediction, never going back.
-                    let period = if self.paused { 0.0 } else { self.period().unwrap_or(0.0) };
+                    let period = if self.paused { 0.0 } else { period };
                     let target = self.wall_time + period * index as f64;
                     let step = (period + (target - (last + period)) * CATCH_UP).max(0.0);
                     last + step
@@ -368,7 +370,7 @@ mod tests {
         }
         assert_eq!(fast.times(20, 15, at(t0, 10.0)).len(), 16);
         // Times fixed before stay and are returned, even when the horizon shrinks.
-        let before = fast.times(20, 15, at(t0, 10.0));
+        let before = fast.times(20, 15, at(t0, 10.0)).to_vec();
         assert_eq!(fast.times(21, 15, at(t0, 500.0))[..15], before[1..]);
     }
 

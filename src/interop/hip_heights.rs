@@ -317,17 +317,14 @@ impl HeightSource for HipHeights {
         if let Some(next) = next {
             let count = next.len as usize;
             let k = self.slots.mapped.len() as u64;
-            let burst: Vec<(u64, usize, f32)> = std::iter::once(frame.seconds)
+            // The burst's frames `next.first ..` at this frame's time and the times fixed ahead.
+            let times: Vec<f32> = std::iter::once(frame.seconds)
                 .chain(frame.ahead.iter().copied())
                 .take(count)
-                .enumerate()
-                .map(|(i, seconds)| {
-                    let j = frame.frame + i as u64;
-                    (j, (j % k) as usize, crate::sinewave::wrap_time(seconds))
-                })
+                .map(crate::sinewave::wrap_time)
                 .collect();
             let plans: Vec<FramePlan> =
-                burst.iter().map(|&(j, _, _)| sync::plan::plan(self.kind, k, next, j)).collect();
+                (next.first..next.first + next.len).map(|j| sync::plan::plan(self.kind, k, next, j)).collect();
             // All waits first, then all kernels: the burst then runs on the GPU in one go
             // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
             for op in plans.iter().flat_map(|p| &p.hip_waits) {
@@ -336,7 +333,7 @@ impl HeightSource for HipHeights {
                     .wait_external_semaphores(&[(semaphore, op.value)])
                     .with_context(|| format!("HIP waiting for Vulkan's draw ({:?} ≥ {})", op.semaphore, op.value))?;
             }
-            for (plan, &(_, _, time)) in plans.into_iter().zip(&burst) {
+            for (plan, &time) in plans.into_iter().zip(&times) {
                 self.write_frame(&plan, time)?;
                 self.pending.push_back((plan, time));
             }

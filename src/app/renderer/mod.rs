@@ -368,9 +368,13 @@ impl Renderer {
 
         self.sync.clear();
         let source = self.source.as_mut().context("no height source set")?;
-        let times = match time_from {
+        let given;
+        let times: &[f64] = match time_from {
             TimeFrom::Clock(clock) => clock.times(self.frame_index, source.frames_ahead(), Instant::now()),
-            TimeFrom::Given(time) => vec![time],
+            TimeFrom::Given(time) => {
+                given = [time];
+                &given
+            }
         };
         let time = times[0];
         self.slot_times[slot] = time;
