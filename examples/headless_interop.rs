@@ -24,7 +24,7 @@ use hip_vulkan_sinewave::hip;
 use hip_vulkan_sinewave::interop::hip_heights::{launch_sinewave, HipSetup};
 use hip_vulkan_sinewave::interop::hip_slots::HipSlots;
 use hip_vulkan_sinewave::interop::sync::timeline::TimelineSemaphores;
-use hip_vulkan_sinewave::interop::{acquire_from_external, release_to_external, HeightSlots};
+use hip_vulkan_sinewave::interop::HeightSlots;
 use hip_vulkan_sinewave::sinewave;
 use hip_vulkan_sinewave::vulkan::commands::CommandPool;
 use hip_vulkan_sinewave::vulkan::memory::Buffer;
@@ -34,18 +34,11 @@ const WIDTH: u32 = 1024;
 const HEIGHT: u32 = 768;
 const TIME: f32 = 1.25;
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn main() -> ExitCode {
-    match run() {
-        Ok(error) if error <= 1e-5 => ExitCode::SUCCESS,
-        Ok(error) => {
-            eprintln!("error: the heights differ from the reference by {error:e} (tolerance 1e-5)");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    common::exit_code(run())
 }
 
 fn run() -> Result<f64> {
@@ -85,7 +78,7 @@ fn run() -> Result<f64> {
     stream.wait_external_semaphores(&[(draw_hip, 1)])?;
     // SAFETY: the mapped pointer holds WIDTH×HEIGHT f32 and lives until the stream is
     // synchronised below; Vulkan does not touch the buffer until `sim` reaches 1.
-    unsafe { launch_sinewave(&kernel, &stream, hip_slots.mapped[0].device_ptr(), WIDTH, HEIGHT, TIME) }?;
+    unsafe { launch_sinewave(&kernel, &stream, hip_slots.slots[0].device_ptr(), WIDTH, HEIGHT, TIME) }?;
     stream.signal_external_semaphores(&[(sim_hip, 1)])?;
 
     // 6. Vulkan waits for sim ≥ 1 on the GPU, acquires the buffer, copies it to the host.
@@ -94,31 +87,16 @@ fn run() -> Result<f64> {
     let wait_written =
         [vk::SemaphoreSubmitInfo::default().semaphore(sim_vk).value(1).stage_mask(vk::PipelineStageFlags2::COPY)];
     let (heights, readback_raw) = (slots.buffers[0].raw(), readback.raw());
-    let record = |cmd| {
-        let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: bytes }];
-        let to_host = [vk::MemoryBarrier2::default()
-            .src_stage_mask(vk::PipelineStageFlags2::COPY)
-            .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
-            .dst_stage_mask(vk::PipelineStageFlags2::HOST)
-            .dst_access_mask(vk::AccessFlags2::HOST_READ)];
-        // SAFETY: `cmd` is recording; both buffers are of this device and outlive the
-        // submission (run_once_with waits for it).
-        unsafe {
-            let (copy, read) = (vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ);
-            acquire_from_external(&device, cmd, heights, copy, read);
-            device.raw().cmd_copy_buffer(cmd, heights, readback_raw, &region);
-            release_to_external(&device, cmd, heights, copy, read);
-            device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&to_host));
-        }
-    };
+    // SAFETY: `cmd` is recording; both buffers are of this device and outlive the
+    // submission (run_once_with waits for it).
+    let record = |cmd| unsafe { common::record_readback(&device, cmd, heights, readback_raw, bytes) };
     // SAFETY: `sim` is a live timeline semaphore of this device; HIP signals 1 once the
     // kernel is done (queued above).
     unsafe { pool.run_once_with("reading the heights back", &wait_written, &[], record) }?;
     stream.synchronize()?;
 
     // 7. Compare with the CPU formula.
-    let heights: Vec<f32> =
-        readback.mapped_bytes()?.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let heights = common::heights_in(&mut readback)?;
     let error = sinewave::max_abs_error(&heights, WIDTH, HEIGHT, TIME);
     println!("{WIDTH}x{HEIGHT} heights at t = {TIME}: max abs error {error:.3e} against the f64 reference");
     Ok(error)

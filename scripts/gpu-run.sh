@@ -8,6 +8,7 @@
 #   bash scripts/gpu-run.sh examples # the two interop examples
 #   bash scripts/gpu-run.sh handover # what one HIP<->Vulkan hand-over costs (examples/handover_cost.rs)
 #   bash scripts/gpu-run.sh lifetimes  # the HIP leak test
+#   bash scripts/gpu-run.sh hip-memory # --memory-owner hip cases only (also part of verify)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -37,6 +38,35 @@ nvcc --version | tail -2
 bash scripts/build-nvidia.sh .gpu
 BIN=.gpu/hip-vulkan-sinewave
 export RUST_LOG=${RUST_LOG:-info}
+
+# --memory-owner hip: HIP's memory (hipMemCreate, exported as an fd) imported into Vulkan,
+# with every strategy, run-ahead beyond K and the wall clock, validation on, --verify.
+verify_hip_memory() {
+  local failed=0 cfg log
+  # run-ahead beyond K, the wall clock.
+  for cfg in "timeline 2 1 1024x1024" "binary 2 1 1024x1024" "host 2 1 1024x1024" "serial 1 1 1024x1024" \
+             "timeline 2 16 1024x1024" "timeline 3 3 4097x1031" "timeline 2 1 33x7"; do
+    set -- $cfg
+    log="$OUT/verify-hip-memory-$1-k$2-ahead$3-$4.log"
+    echo "=== --memory-owner hip --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
+    if $BIN --headless --memory-owner hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
+         --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
+         > "$log" 2>&1; then
+      grep -E "allocated by HIP|heights:|verify:" "$log"; echo "=== ok"
+    else
+      tail -5 "$log"; echo "=== FAILED"; failed=1
+    fi
+  done
+  log="$OUT/verify-hip-memory-wall.log"
+  echo "=== --memory-owner hip --wall-clock (auto run-ahead)"
+  if $BIN --headless --memory-owner hip --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
+       --frames 600 > "$log" 2>&1; then
+    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
+  else
+    tail -5 "$log"; echo "=== FAILED"; failed=1
+  fi
+  return $failed
+}
 
 case "$what" in
   verify)
@@ -94,6 +124,7 @@ case "$what" in
         tail -5 "$log"; echo "=== FAILED"; status=1
       fi
     done
+    verify_hip_memory || status=1
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
@@ -103,13 +134,17 @@ case "$what" in
     .gpu/handover_cost 2>&1 | tee "$OUT/handover.log"
     ;;
   examples)
-    # examples/headless_interop.rs (the library) and examples/raw_interop.rs (ash + raw HIP).
+    # examples/headless_interop.rs (the library), examples/raw_interop.rs (ash + raw HIP) and
+    # examples/hip_owned_memory.rs (HIP allocates, Vulkan imports).
     status=0
-    for example in headless_interop raw_interop; do
+    for example in headless_interop raw_interop hip_owned_memory; do
       echo "=== $example"
       .gpu/$example 2>&1 | tee "$OUT/example-$example.log" || { echo "=== $example: FAILED"; status=1; }
     done
     exit $status
+    ;;
+  hip-memory)
+    verify_hip_memory
     ;;
   lifetimes)
     # The HIP half of the 200-cycle leak test (tests/lifetimes.rs, #[ignore]d without a GPU);

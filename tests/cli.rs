@@ -79,6 +79,9 @@ fn bad_command_lines_fail_cleanly() {
         (&["--device", "99", "--headless"], "no such Vulkan device"),
         (&["--wall-clock"], "--headless"),
         (&["--headless", "--wall-clock", "--time-step", "0.1"], "cannot be used with"),
+        (&["--headless", "--memory-owner", "hip", "--heights", "cpu"], "use --heights hip (not cpu)"),
+        (&["--headless", "--memory-owner", "hip", "--heights", "vulkan"], "use --heights hip (not vulkan)"),
+        (&["--headless", "--memory-owner", "cuda"], "possible values: vulkan, hip"),
     ] {
         let out = run_demo(args);
         assert_clean_failure(&out, needle);

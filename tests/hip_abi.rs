@@ -76,6 +76,17 @@ int main(void) {
     V("hipExternalSemaphoreSignalParams.fence.value", offsetof(hipExternalSemaphoreSignalParams, params.fence.value))
     V("hipExternalSemaphoreWaitParams.fence.value", offsetof(hipExternalSemaphoreWaitParams, params.fence.value))
     V("hipExternalSemaphoreSignalParams.flags", offsetof(hipExternalSemaphoreSignalParams, flags))
+    V("hipMemHandleTypePosixFileDescriptor", hipMemHandleTypePosixFileDescriptor)
+    V("hipMemAllocationTypePinned", hipMemAllocationTypePinned)
+    V("hipMemLocationTypeDevice", hipMemLocationTypeDevice)
+    V("hipMemAccessFlagsProtReadWrite", hipMemAccessFlagsProtReadWrite)
+    V("hipMemAllocationGranularityMinimum", hipMemAllocationGranularityMinimum)
+    V("sizeof hipMemLocation", sizeof(hipMemLocation))
+    V("sizeof hipMemAccessDesc", sizeof(hipMemAccessDesc))
+    V("hipMemAccessDesc.flags", offsetof(hipMemAccessDesc, flags))
+    V("sizeof hipMemAllocationProp", sizeof(hipMemAllocationProp))
+    V("hipMemAllocationProp.type", offsetof(hipMemAllocationProp, type))
+    V("hipMemAllocationProp.location", offsetof(hipMemAllocationProp, location))
     return 0;
 }
 "#;
@@ -141,6 +152,11 @@ fn constants_match_the_installed_hip_headers() {
         ("hipMemcpyDeviceToDevice", ffi::HIP_MEMCPY_DEVICE_TO_DEVICE.into()),
         ("hipExternalMemoryHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD.into()),
         ("hipExternalSemaphoreHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD.into()),
+        ("hipMemHandleTypePosixFileDescriptor", ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR.into()),
+        ("hipMemAllocationTypePinned", ffi::HIP_MEM_ALLOCATION_TYPE_PINNED.into()),
+        ("hipMemLocationTypeDevice", ffi::HIP_MEM_LOCATION_TYPE_DEVICE.into()),
+        ("hipMemAccessFlagsProtReadWrite", ffi::HIP_MEM_ACCESS_FLAGS_PROT_READ_WRITE.into()),
+        ("hipMemAllocationGranularityMinimum", ffi::HIP_MEM_ALLOCATION_GRANULARITY_MINIMUM.into()),
     ];
     for (name, value) in ours {
         assert_eq!(get(name), *value, "{name}: the HIP header says {}, ffi.rs says {value}", get(name));
@@ -180,6 +196,26 @@ fn descriptor_layouts_agree_with_the_installed_hip_headers() {
         ("sizeof hipExternalSemaphoreWaitParams", size_of::<ffi::ExternalSemaphoreSignalWaitParams>()),
     ] {
         assert!(get(name) <= ours, "{name}: the header's is {} bytes, ffi.rs's only {ours}", get(name));
+    }
+    // The virtual memory descriptors: location and access the same in every HIP ...
+    assert_eq!(get("sizeof hipMemLocation"), size_of::<ffi::MemLocation>());
+    assert_eq!(get("sizeof hipMemAccessDesc"), size_of::<ffi::MemAccessDesc>());
+    assert_eq!(get("hipMemAccessDesc.flags"), offset_of!(ffi::MemAccessDesc, flags));
+    // ... and hipMemAllocationProp in CUDA's order from HIP 5.3 (ROCm/HIP d267eb7d): before,
+    // `compressionType` came first and `location` sat at 4, which is why the runtime check
+    // (hip::virtual_memory_export_supported) refuses HIP older than 6.2 before passing one.
+    assert_eq!(get("sizeof hipMemAllocationProp"), size_of::<ffi::MemAllocationProp>());
+    let version = header.get("version").copied().unwrap_or(0);
+    let ours = (offset_of!(ffi::MemAllocationProp, type_), offset_of!(ffi::MemAllocationProp, location));
+    let theirs = (get("hipMemAllocationProp.type"), get("hipMemAllocationProp.location"));
+    if version >= 50_300_000 {
+        assert_eq!(theirs, ours, "hipMemAllocationProp (type, location) offsets, HIP_VERSION {version}");
+    } else {
+        assert_ne!(theirs, ours, "HIP_VERSION {version} < 5.3 has the old hipMemAllocationProp order");
+        assert!(
+            hip_vulkan_sinewave::hip::virtual_memory_export_supported(false, Some(version as i32), true).is_err(),
+            "a runtime with the old layout is refused"
+        );
     }
     // HIP < 6 puts the signal/wait `flags` inside what ffi.rs calls params' reserved tail:
     // the one-descriptor calls leave it zero there, as the header's layout expects.
@@ -224,6 +260,11 @@ fn the_nvidia_shim_declares_the_same_values_as_ffi_rs() {
         ("hipDeviceAttributePciDomainID", ffi::HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID.into()),
         ("hipExternalMemoryHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD.into()),
         ("hipExternalMemoryDedicated", ffi::HIP_EXTERNAL_MEMORY_DEDICATED.into()),
+        ("hipMemHandleTypePosixFileDescriptor", ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR.into()),
+        ("hipMemAllocationTypePinned", ffi::HIP_MEM_ALLOCATION_TYPE_PINNED.into()),
+        ("hipMemLocationTypeDevice", ffi::HIP_MEM_LOCATION_TYPE_DEVICE.into()),
+        ("hipMemAccessFlagsProtReadWrite", ffi::HIP_MEM_ACCESS_FLAGS_PROT_READ_WRITE.into()),
+        ("hipMemAllocationGranularityMinimum", ffi::HIP_MEM_ALLOCATION_GRANULARITY_MINIMUM.into()),
         ("hipExternalSemaphoreHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD.into()),
         (
             "hipExternalSemaphoreHandleTypeTimelineSemaphoreFd",
@@ -240,7 +281,41 @@ fn the_nvidia_shim_declares_the_same_values_as_ffi_rs() {
         "(int)hipExternalMemoryDedicated == (int)cudaExternalMemoryDedicated",
         "sizeof(hipExternalMemoryHandleDesc) == sizeof(cudaExternalMemoryHandleDesc)",
         "sizeof(hipExternalSemaphoreSignalWaitParams) == sizeof(cudaExternalSemaphoreSignalParams)",
+        "(int)hipMemHandleTypePosixFileDescriptor == (int)CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR",
+        "sizeof(hipMemAllocationProp) == sizeof(CUmemAllocationProp)",
+        "offsetof(hipMemAllocationProp, location) == offsetof(CUmemAllocationProp, location)",
+        "offsetof(hipMemAllocationProp, allocFlags) == offsetof(CUmemAllocationProp, allocFlags)",
+        "sizeof(hipMemAccessDesc) == sizeof(CUmemAccessDesc)",
     ] {
         assert!(text.contains(pinned), "shim.cpp no longer static_asserts {pinned}");
     }
+}
+
+/// Every entry point `ffi.rs` loads (its `hip_api!` and `hip_optional_api!` tables) is
+/// defined by the NVIDIA shim: a missing one would make the shim fail to load (or lose the
+/// optional group) only on the GPU machine.
+#[test]
+fn the_nvidia_shim_defines_every_entry_point_ffi_rs_loads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ffi_text = std::fs::read_to_string(root.join("src/hip/ffi.rs")).expect("ffi.rs");
+    let shim = std::fs::read_to_string(root.join("src/hip/nvidia/shim.cpp")).expect("shim.cpp");
+    let tables: Vec<&str> = ["hip_api! {", "hip_optional_api! {"]
+        .iter()
+        .map(|start| {
+            let from = ffi_text.find(start).unwrap_or_else(|| panic!("ffi.rs has no `{start}`"));
+            let rest = &ffi_text[from..];
+            &rest[..rest.find("\n}\n").expect("table end")]
+        })
+        .collect();
+    let names: Vec<&str> = tables
+        .iter()
+        .flat_map(|table| table.lines())
+        .filter_map(|line| line.trim().strip_prefix("fn ")?.split('(').next())
+        .collect();
+    assert!(names.len() > 40, "found only {} entry points: {names:?}", names.len());
+    let defined = |name: &str| {
+        shim.split("HIP_SHIM_EXPORT").any(|def| def.split('(').next().is_some_and(|head| head.trim().ends_with(name)))
+    };
+    let missing: Vec<&&str> = names.iter().filter(|name| !defined(name)).collect();
+    assert!(missing.is_empty(), "shim.cpp defines no {missing:?}");
 }

@@ -75,3 +75,44 @@ fn the_built_kernel_covers_every_target_this_hipcc_builds() {
     assert!(!listed.contains(&"gfx940"), "gfx940 (dropped by LLVM and ROCm 7) is not a default target");
     eprintln!("embedded: {EMBEDDED_KERNEL_DESCRIPTION}");
 }
+
+#[test]
+fn hip_owned_memory_gives_the_outcome_this_machine_must_give() {
+    let out = run_demo(&["--headless", "--memory-owner", "hip", "--grid", "64x64", "--frames", "2", "--verify"]);
+    match hip_here() {
+        HipHere::NoRuntime(why) => {
+            assert_clean_failure(&out, "HIP needs its runtime library");
+            assert!(stderr(&out).contains("--memory-owner hip"), "says which option needed HIP:\n{}", stderr(&out));
+            eprintln!("no HIP runtime here ({why}): checked the message for that case");
+        }
+        HipHere::NoDevice => {
+            // --memory-owner hip makes auto mean hip: no quiet fallback to the Vulkan shader.
+            assert_clean_failure(&out, "HIP found no usable GPU");
+            assert!(stderr(&out).contains("--memory-owner hip"), "says which option needed HIP:\n{}", stderr(&out));
+        }
+        HipHere::Devices(n) => {
+            assert!(out.status.success(), "{n} HIP GPU(s) here, yet --memory-owner hip failed:\n{}", stderr(&out));
+            assert!(stderr(&out).contains("allocated by HIP"), "{}", stderr(&out));
+        }
+    }
+}
+
+/// The version rule for HIP-owned memory, asked of the runtime actually installed: Debian
+/// 12's ROCm 5.2 (CI) must be refused with a message that names its version and the one
+/// that works; a runtime of 6.2 or newer (or the NVIDIA shim) must be accepted.
+#[test]
+fn the_installed_runtime_is_judged_by_its_version_for_hip_owned_memory() {
+    let Ok(runtime) = hip_vulkan_sinewave::hip::Hip::load() else {
+        eprintln!("skipped: no HIP runtime library here");
+        return;
+    };
+    let version = runtime.runtime_version().expect("hipRuntimeGetVersion works without a GPU");
+    let verdict = runtime.check_virtual_memory_export();
+    if runtime.is_nvidia_shim() || version >= hip_vulkan_sinewave::hip::VIRTUAL_MEMORY_EXPORT_MIN_VERSION {
+        assert!(verdict.is_ok(), "HIP {version} should be accepted: {verdict:?}");
+    } else {
+        let why = verdict.expect_err("an old runtime must be refused");
+        let shown = format!("HIP {}.{} cannot", version / 10_000_000, version / 100_000 % 100);
+        assert!(why.contains(&shown) && why.contains("6.2"), "{why}");
+    }
+}

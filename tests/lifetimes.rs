@@ -280,7 +280,7 @@ fn leak_one_height_slot(device: &Arc<Device>) -> anyhow::Result<()> {
     // mapped elsewhere, and mapped once over its whole size for this write.
     unsafe {
         let ptr = device.raw().map_memory(buffer.memory(), 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())?;
-        std::ptr::write_bytes(ptr.cast::<u8>(), 0x3f, buffer.size() as usize);
+        std::ptr::write_bytes(ptr.cast::<u8>(), 0x3f, slots.slot_bytes() as usize);
         device.raw().unmap_memory(buffer.memory());
     }
     std::mem::forget(slots);
@@ -360,6 +360,18 @@ fn a_failure_at_any_point_of_set_up_frees_what_was_made() {
 #[test]
 #[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
 fn hip_interop_cycles_give_everything_back() {
+    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Vulkan);
+}
+
+/// The same with HIP's memory (`--memory-owner hip`): each cycle allocates the slots with
+/// `hipMemCreate`, exports them as fds that Vulkan imports, and drops both sides.
+#[test]
+#[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
+fn hip_owned_memory_cycles_give_everything_back() {
+    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Hip);
+}
+
+fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner) {
     use hip_vulkan_sinewave::app::kernel_files::KernelImage;
     use hip_vulkan_sinewave::interop::hip_heights::{HipHeights, HipSetup};
     use hip_vulkan_sinewave::interop::sync::SyncRequest;
@@ -377,15 +389,22 @@ fn hip_interop_cycles_give_everything_back() {
     let verdict = measure(WARM_UP_CYCLES, MEASURED_CYCLES, || {
         let extent = vk::Extent2D { width: 64, height: 64 };
         let mut renderer = Renderer::offscreen_on(&device, &options, extent)?;
-        let source =
-            HipHeights::new(&setup, renderer.device(), renderer.slots(), SyncRequest::Timeline, kernel.clone())?;
+        let hip_slots = hip_vulkan_sinewave::app::heights::hip_slots_for(&mut renderer, &setup, owner)?;
+        let source = HipHeights::with_slots(
+            &setup,
+            renderer.device(),
+            renderer.slots(),
+            hip_slots,
+            SyncRequest::Timeline,
+            kernel.clone(),
+        )?;
         renderer.set_height_source(Box::new(source))?;
         for t in [0.0, 0.5, 1.0] {
             renderer.render_at(t, &OrbitCamera::default())?;
         }
         Ok(())
     });
-    eprintln!("HIP interop, {}", verdict.summary);
+    eprintln!("HIP interop ({owner} memory), {}", verdict.summary);
     assert!(verdict.failures().is_empty(), "leaks: {:#?}\n{}", verdict.failures(), verdict.summary);
 }
 

@@ -253,3 +253,106 @@ fn frames_fixed_ahead_by_the_wall_clock_are_drawn_at_their_times() {
     assert!(err < 1e-5, "max abs error {err}");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
+
+/// `--memory-owner hip` without HIP: the height buffers are memory another allocator made
+/// and exported as `OPAQUE_FD` (here a second `VkDevice` on the same GPU stands in for HIP,
+/// with its allocation rounded up to a 64 KiB granularity as `hipMemCreate`'s is), imported
+/// into the renderer's device with `ImportedBuffer::import_foreign` and swapped in with
+/// `Renderer::replace_height_slots`. The frame must match the committed image, the other
+/// allocator must read the same heights through its own buffers, and after the other
+/// allocator frees its side, the import must still hold the memory and draw correctly.
+#[test]
+fn height_buffers_another_allocator_owns_draw_the_expected_image() {
+    use hip_vulkan_sinewave::interop::{HeightSlots, HEIGHT_BUFFER_USAGE};
+    use hip_vulkan_sinewave::vulkan::commands::CommandPool;
+    use hip_vulkan_sinewave::vulkan::export::{ExportableBuffer, ImportedBuffer};
+    use hip_vulkan_sinewave::vulkan::memory::Buffer;
+    use hip_vulkan_sinewave::vulkan::Device;
+
+    const GRANULARITY: u64 = 64 << 10;
+    let mut r = renderer(2);
+    let instance = r.device().instance().clone();
+    let owner = Device::new(instance, r.device().physical.clone(), None).expect("the other allocator's device");
+    let slot_bytes = r.slots().slot_bytes();
+    let padded = slot_bytes.next_multiple_of(GRANULARITY);
+    let owned: Vec<ExportableBuffer> = (0..r.slots().len())
+        .map(|i| ExportableBuffer::new(&owner, padded, HEIGHT_BUFFER_USAGE, &format!("owned slot {i}")).expect("owned"))
+        .collect();
+    let imported: Vec<ImportedBuffer> = owned
+        .iter()
+        .map(|b| {
+            let exported = b.export().expect("export");
+            assert!(exported.allocation_size >= padded);
+            // SAFETY: an OPAQUE_FD of `allocation_size` bytes made on this physical device.
+            unsafe {
+                ImportedBuffer::import_foreign(
+                    r.device(),
+                    exported.fd,
+                    exported.allocation_size,
+                    slot_bytes,
+                    HEIGHT_BUFFER_USAGE,
+                    "imported slot",
+                )
+            }
+            .expect("import another allocator's memory")
+        })
+        .collect();
+    r.replace_height_slots(HeightSlots::from_imported(imported, GRID.0, GRID.1)).expect("replace the slots");
+    let source = CpuHeights::new(r.device(), GRID.0, GRID.1, r.slots().len()).expect("CPU height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+
+    let camera = OrbitCamera::default();
+    let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("expected image is committed");
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    let check_image = |r: &Renderer, when: &str| {
+        let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+        assert!(
+            outliers <= allowed,
+            "{when}: {outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})"
+        );
+    };
+    for _ in 0..2 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    check_image(&r, "through imported memory");
+
+    // The owner's own buffer holds what the renderer's CPU source uploaded into slot 0.
+    let pool = CommandPool::new(&owner, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let mut readback = Buffer::host_visible(&owner, slot_bytes, vk::BufferUsageFlags::TRANSFER_DST, "readback")
+        .expect("readback buffer");
+    r.device().wait_idle().expect("idle");
+    pool.run_once("owner readback", |cmd| {
+        let barrier = [vk::MemoryBarrier2::default()
+            .src_stage_mask(vk::PipelineStageFlags2::COPY)
+            .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
+            .dst_stage_mask(vk::PipelineStageFlags2::HOST)
+            .dst_access_mask(vk::AccessFlags2::HOST_READ)];
+        let region = [vk::BufferCopy { src_offset: 0, dst_offset: 0, size: slot_bytes }];
+        // SAFETY: recording; both buffers hold `slot_bytes` bytes and outlive the command.
+        unsafe {
+            owner.raw().cmd_copy_buffer(cmd, owned[0].raw(), readback.raw(), &region);
+            owner.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&barrier));
+        }
+    })
+    .expect("copy on the owner's device");
+    let seen: Vec<f32> = readback
+        .mapped_bytes()
+        .expect("mapped")
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let err = sinewave::max_abs_error(&seen, GRID.0, GRID.1, sinewave::wrap_time(TIME));
+    assert!(err < 1e-5, "the owner reads the heights the renderer wrote: max abs error {err}");
+
+    // The owner frees its side first (as HIP does at teardown): the imports keep the memory.
+    drop((readback, pool, owned));
+    assert_eq!(owner.instance().validation_counts(), (0, 0), "validation messages on the owner's side");
+    drop(owner);
+    r.render_at(TIME + 0.5, &camera).expect("render after the owner freed its side");
+    r.render_at(TIME, &camera).expect("render");
+    check_image(&r, "after the owner freed its side");
+    let heights = r.read_back_heights(1).expect("heights");
+    let err = sinewave::max_abs_error(&heights, GRID.0, GRID.1, sinewave::wrap_time(TIME));
+    assert!(err < 1e-5, "slot 1 after the owner freed its side: max abs error {err}");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}

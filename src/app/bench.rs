@@ -23,13 +23,14 @@ use crate::app::renderer::{FrameTimings, Presentation, Renderer, RendererOptions
 use crate::app::stats::median_p99;
 use crate::hip;
 use crate::interop::hip_heights::{launch_sinewave, HipHeights, HipSetup};
+use crate::interop::hip_slots::MemoryOwner;
 use crate::interop::source::HeightSource;
 use crate::interop::sync::SyncRequest;
 use crate::vulkan::DeviceSelection;
 
 /// What `--bench` compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum BenchMode {
     /// HIP kernel, zero-copy, timeline semaphores.
     Timeline,
@@ -41,6 +42,9 @@ pub enum BenchMode {
     Serial,
     /// HIP kernel into HIP memory, heights through host memory, Vulkan upload.
     Copy,
+    /// As timeline, but HIP allocates the height buffers (hipMemCreate) and Vulkan imports
+    /// them (`--memory-owner hip`).
+    HipMemory,
     /// A Vulkan compute shader, no HIP.
     Vulkan,
 }
@@ -57,12 +61,18 @@ pub enum BenchTime {
 }
 
 impl BenchMode {
+    /// The name `--bench-modes` takes and the table and JSON show (`hip-memory`).
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value().map_or_else(|| format!("{self:?}").to_lowercase(), |v| v.get_name().to_string())
+    }
+
     /// Run-ahead values this mode is measured with at `k` frames in flight.
     fn run_ahead(self, requested: &[u32], k: u32) -> Vec<u32> {
         match self {
             // Timeline: any burst (more frames than K add height buffers); binary hands
             // each frame over on its own, so only bursts within K are measured.
-            BenchMode::Timeline => requested.to_vec(),
+            BenchMode::Timeline | BenchMode::HipMemory => requested.to_vec(),
             BenchMode::Binary => requested.iter().copied().filter(|&r| r <= k).collect(),
             _ => vec![1],
         }
@@ -253,14 +263,16 @@ fn run_one(
             Box::new(HipCopyHeights::new(setup, renderer.device(), renderer.slots(), kernel.clone())?)
         }
         (m, Some((setup, kernel))) => {
+            let owner = if m == BenchMode::HipMemory { MemoryOwner::Hip } else { MemoryOwner::Vulkan };
+            let hip_slots = crate::app::heights::hip_slots_for(&mut renderer, setup, owner)?;
             let request = match m {
-                BenchMode::Timeline => SyncRequest::Timeline,
+                BenchMode::Timeline | BenchMode::HipMemory => SyncRequest::Timeline,
                 BenchMode::Binary => SyncRequest::Binary,
                 BenchMode::Host => SyncRequest::Host,
                 _ => SyncRequest::Serial,
             };
             Box::new(
-                HipHeights::new(setup, renderer.device(), renderer.slots(), request, kernel.clone())?
+                HipHeights::with_slots(setup, renderer.device(), renderer.slots(), hip_slots, request, kernel.clone())?
                     .with_timing()?
                     .with_run_ahead(run_ahead as usize)?,
             )
@@ -412,9 +424,9 @@ pub fn table(records: &[Record], kernel: Option<&KernelRecord>) -> String {
     );
     for r in records {
         out += &format!(
-            "| {:?} | {:?} | {}² | {} | {} | {:.0} | {:.3} | {:.3} | {:.4} | {:.3} | {:.3} | {:.4} | {:.3} | {} |\n",
-            r.mode,
-            r.time,
+            "| {} | {} | {}² | {} | {} | {:.0} | {:.3} | {:.3} | {:.4} | {:.3} | {:.3} | {:.4} | {:.3} | {} |\n",
+            r.mode.name(),
+            format!("{:?}", r.time).to_lowercase(),
             r.grid,
             r.frames_in_flight,
             r.run_ahead,
@@ -427,8 +439,7 @@ pub fn table(records: &[Record], kernel: Option<&KernelRecord>) -> String {
             r.deliver_ms,
             r.other_ms,
             r.clock_error_ms_p99.map_or("—".to_string(), |e| format!("{e:.3}")),
-        )
-        .to_lowercase();
+        );
     }
     if let Some(k) = kernel {
         out += &format!(

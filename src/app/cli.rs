@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use clap::{Parser, ValueEnum};
 
+use crate::interop::hip_slots::MemoryOwner;
 use crate::interop::sync::SyncRequest;
 
 /// Largest grid side accepted on the command line. The real limit is the GPU's memory,
@@ -156,6 +157,24 @@ pub enum HeightsSource {
     Vulkan,
 }
 
+/// Who allocates the height buffers' memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MemoryOwnerArg {
+    /// Vulkan allocates exportable buffers; HIP imports them.
+    Vulkan,
+    /// HIP allocates (hipMemCreate, exported as a file descriptor); Vulkan imports it.
+    Hip,
+}
+
+impl From<MemoryOwnerArg> for MemoryOwner {
+    fn from(arg: MemoryOwnerArg) -> Self {
+        match arg {
+            MemoryOwnerArg::Vulkan => MemoryOwner::Vulkan,
+            MemoryOwnerArg::Hip => MemoryOwner::Hip,
+        }
+    }
+}
+
 /// The animated sinewave grid, rendered by Vulkan, heights written by HIP (or the CPU).
 #[derive(Clone, Debug, Parser)]
 #[command(name = "hip-vulkan-sinewave", version, about, long_about = None)]
@@ -230,6 +249,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUN_AHEAD)))]
     pub run_ahead: Option<u32>,
 
+    /// Who allocates the height buffers (with --heights hip): vulkan exports its memory
+    /// to HIP; hip allocates with its virtual memory API (hipMemCreate) and Vulkan imports it.
+    #[arg(long, value_enum, default_value = "vulkan")]
+    pub memory_owner: MemoryOwnerArg,
+
     /// Load the HIP kernel from this code object instead of the one built in.
     #[arg(long, value_name = "FILE")]
     pub kernel: Option<PathBuf>,
@@ -249,7 +273,12 @@ pub struct Cli {
     pub bench: bool,
 
     /// Modes to benchmark.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "timeline,binary,host,serial,copy,vulkan")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "timeline,hip-memory,binary,host,serial,copy,vulkan"
+    )]
     pub bench_modes: Vec<crate::app::bench::BenchMode>,
 
     /// Grid sides to benchmark (each grid is side × side).
@@ -315,6 +344,14 @@ impl Cli {
         }
         if !(self.bench_seconds.is_finite() && self.bench_seconds > 0.0) {
             return Err(format!("--bench-seconds must be a positive number, got {}", self.bench_seconds));
+        }
+        if self.memory_owner == MemoryOwnerArg::Hip
+            && matches!(self.heights, HeightsSource::Cpu | HeightsSource::Vulkan)
+        {
+            let given = if self.heights == HeightsSource::Cpu { "cpu" } else { "vulkan" };
+            return Err(format!(
+                "--memory-owner hip: only the HIP kernel writes HIP's memory; use --heights hip (not {given})"
+            ));
         }
         for (name, value) in [("--time", Some(self.time)), ("--time-step", self.time_step)] {
             if let Some(v) = value {

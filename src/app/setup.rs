@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::app::cli::{Cli, HeightsSource, SyncArg, MAX_RUN_AHEAD};
+use crate::app::cli::{Cli, HeightsSource, MemoryOwnerArg, SyncArg, MAX_RUN_AHEAD};
 use crate::app::clock::TimeSource;
 use crate::app::heights::cpu::CpuHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
@@ -100,10 +100,12 @@ impl PassedOver {
 
 /// Creates the renderer the CLI describes, with its height source attached.
 pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
-    let auto = cli.heights == HeightsSource::Auto;
+    // HIP's memory can only be written by HIP: with --memory-owner hip, auto means hip.
+    let auto = cli.heights == HeightsSource::Auto && cli.memory_owner == MemoryOwnerArg::Vulkan;
     let mut passed_over = PassedOver::default();
     let hip = match cli.heights {
         HeightsSource::Hip => Some(open_hip(cli).context("--heights hip (--heights vulkan and cpu run without HIP)")?),
+        HeightsSource::Auto if !auto => Some(open_hip(cli).context("--memory-owner hip")?),
         HeightsSource::Auto => open_hip(cli).map_err(|e| passed_over.add("hip", &e)).ok(),
         HeightsSource::Vulkan | HeightsSource::Cpu => None,
     };
@@ -139,14 +141,16 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     let source = match (cli.heights, hip) {
         (HeightsSource::Cpu, _) => cpu_source(&renderer, cli)?,
         (HeightsSource::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
-        (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => match hip_source(&renderer, cli, ready, run_ahead) {
-            Ok(source) => source,
-            Err(e) if auto => {
-                passed_over.add("hip", &e);
-                auto_without_hip(&renderer, cli, &mut passed_over)?
+        (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => {
+            match hip_source(&mut renderer, cli, ready, run_ahead) {
+                Ok(source) => source,
+                Err(e) if auto => {
+                    passed_over.add("hip", &e);
+                    auto_without_hip(&renderer, cli, &mut passed_over)?
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
-        },
+        }
         (HeightsSource::Auto, None) => auto_without_hip(&renderer, cli, &mut passed_over)?,
         (HeightsSource::Hip, None) => anyhow::bail!("--heights hip: HIP did not open"),
     };
@@ -176,8 +180,16 @@ fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
     Ok(Box::new(CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?))
 }
 
-fn hip_source(renderer: &Renderer, cli: &Cli, ready: HipReady, planned: u32) -> Result<Box<dyn HeightSource>> {
-    let source = HipHeights::new(&ready.setup, renderer.device(), renderer.slots(), cli.sync.into(), ready.kernel)?;
+fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32) -> Result<Box<dyn HeightSource>> {
+    let hip_slots = crate::app::heights::hip_slots_for(renderer, &ready.setup, cli.memory_owner.into())?;
+    let source = HipHeights::with_slots(
+        &ready.setup,
+        renderer.device(),
+        renderer.slots(),
+        hip_slots,
+        cli.sync.into(),
+        ready.kernel,
+    )?;
     let run_ahead = match cli.run_ahead {
         Some(frames) => frames,
         // Timeline hands a whole burst over with one signal and one wait; binary

@@ -92,6 +92,12 @@ impl Hip {
         self.is_nvidia_shim() || self.version.is_none_or(mapping_retains_import)
     }
 
+    /// Whether this runtime can allocate device memory that Vulkan imports
+    /// ([`super::ExportableDeviceMemory`]); `Err` says why not.
+    pub fn check_virtual_memory_export(&self) -> std::result::Result<(), String> {
+        virtual_memory_export_supported(self.is_nvidia_shim(), self.version, self.api.virtual_memory.is_some())
+    }
+
     /// The function table, for the RAII types of this module.
     pub(crate) fn api(&self) -> &Api {
         &self.api
@@ -249,9 +255,52 @@ pub fn mapping_retains_import(version: i32) -> bool {
     !(50_000_000..50_500_000).contains(&version)
 }
 
+/// ROCm's first version (`HIP_VERSION`) whose `hipMemExportToShareableHandle` hands out a
+/// POSIX fd that another API can import (see docs/ARCHITECTURE.md, "Driver workarounds and
+/// their evidence"): 6.2. Its `hipMemAllocationProp` has had CUDA's field order since 5.3.
+pub const VIRTUAL_MEMORY_EXPORT_MIN_VERSION: i32 = 60_200_000;
+
+/// Whether a runtime can allocate exportable device memory: the NVIDIA shim (CUDA's
+/// `cuMemCreate`) and ROCm ≥ [`VIRTUAL_MEMORY_EXPORT_MIN_VERSION`], each only when the
+/// library exports the whole virtual memory API. `Err` says why not, for the user.
+pub fn virtual_memory_export_supported(
+    is_nvidia_shim: bool,
+    version: Option<i32>,
+    has_api: bool,
+) -> std::result::Result<(), String> {
+    if !has_api {
+        return Err("the HIP runtime does not export the virtual memory API (hipMemCreate, hipMemMap, ...)".into());
+    }
+    if is_nvidia_shim {
+        return Ok(());
+    }
+    match version {
+        Some(v) if v >= VIRTUAL_MEMORY_EXPORT_MIN_VERSION => Ok(()),
+        Some(v) => Err(format!(
+            "HIP {}.{} cannot export its allocations as file descriptors for Vulkan (HIP 6.2 or newer can; \
+             HIP 5.2 and older also lay out hipMemAllocationProp differently)",
+            v / 10_000_000,
+            v / 100_000 % 100
+        )),
+        None => Err("the HIP runtime did not report its version (hipRuntimeGetVersion failed)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn virtual_memory_export_needs_the_api_and_hip_6_2_or_the_shim() {
+        assert!(virtual_memory_export_supported(true, Some(13000), true).is_ok(), "CUDA 13 through the shim");
+        assert!(virtual_memory_export_supported(false, Some(60_200_000), true).is_ok());
+        assert!(virtual_memory_export_supported(false, Some(70_100_000), true).is_ok());
+        let old = virtual_memory_export_supported(false, Some(50_223_153), true).unwrap_err();
+        assert!(old.contains("HIP 5.2 cannot"), "{old}");
+        assert!(virtual_memory_export_supported(false, Some(60_140_000), true).is_err(), "6.1");
+        assert!(virtual_memory_export_supported(true, Some(13000), false).unwrap_err().contains("hipMemCreate"));
+        assert!(virtual_memory_export_supported(false, None, true).is_err());
+    }
 
     fn hip_error(code: i32) -> super::super::HipError {
         super::super::HipError {

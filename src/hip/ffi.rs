@@ -26,7 +26,8 @@ use libloading::Library;
 
 #[cfg(feature = "hip-runtime-sys")]
 pub use hip_runtime_sys::{
-    hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t, hipModule_t, hipStream_t,
+    hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t,
+    hipMemGenericAllocationHandle_t, hipModule_t, hipStream_t,
 };
 
 #[cfg(not(feature = "hip-runtime-sys"))]
@@ -49,7 +50,7 @@ mod handles {
             }
         )*};
     }
-    opaque!(ihipStream_t, ihipEvent_t, ihipModule_t, ihipModuleSymbol_t);
+    opaque!(ihipStream_t, ihipEvent_t, ihipModule_t, ihipModuleSymbol_t, ihipMemGenericAllocationHandle);
 
     /// `hipDevice_t`.
     pub type hipDevice_t = c_int;
@@ -65,6 +66,8 @@ mod handles {
     pub type hipExternalMemory_t = *mut c_void;
     /// `hipExternalSemaphore_t`.
     pub type hipExternalSemaphore_t = *mut c_void;
+    /// `hipMemGenericAllocationHandle_t`: physical memory made by `hipMemCreate`.
+    pub type hipMemGenericAllocationHandle_t = *mut ihipMemGenericAllocationHandle;
 }
 
 /// A HIP status code (`hipError_t`), as the runtime returned it.
@@ -123,6 +126,78 @@ pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD: c_uint = 1;
 /// `hipExternalSemaphoreHandleTypeTimelineSemaphoreFd` (HIP ≥ 6, CUDA's
 /// `CU_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_SEMAPHORE_FD` is also 9).
 pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD: c_uint = 9;
+
+// The virtual memory management API (`hipMemCreate` and friends). Values equal CUDA's
+// (`CU_MEM_*`): checked against the installed headers (tests/hip_abi.rs) and, in the NVIDIA
+// shim, `static_assert`ed against CUDA's.
+/// `hipMemHandleTypePosixFileDescriptor`: the allocation can be exported as an fd.
+pub const HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR: c_int = 1;
+/// `hipMemAllocationTypePinned`: physical memory that stays where it was made.
+pub const HIP_MEM_ALLOCATION_TYPE_PINNED: c_int = 1;
+/// `hipMemLocationTypeDevice`: a location whose id is a HIP device ordinal.
+pub const HIP_MEM_LOCATION_TYPE_DEVICE: c_int = 1;
+/// `hipMemAccessFlagsProtReadWrite`.
+pub const HIP_MEM_ACCESS_FLAGS_PROT_READ_WRITE: c_int = 3;
+/// `hipMemAllocationGranularityMinimum`.
+pub const HIP_MEM_ALLOCATION_GRANULARITY_MINIMUM: c_int = 0;
+
+/// `hipMemLocation` (8 bytes, as CUDA's `CUmemLocation`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemLocation {
+    /// `hipMemLocationType` ([`HIP_MEM_LOCATION_TYPE_DEVICE`]).
+    pub type_: c_int,
+    /// The device ordinal.
+    pub id: c_int,
+}
+
+/// `hipMemAllocationProp.allocFlags` (CUDA's size, 8 bytes with its reserved tail).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemAllocationFlags {
+    /// Must be zero (no compression).
+    pub compression_type: u8,
+    /// Zero.
+    pub gpu_direct_rdma_capable: u8,
+    /// Zero.
+    pub usage: u16,
+    /// Zero (CUDA's `reserved[4]`; HIP's struct ends before, inside the padding).
+    pub reserved: [u8; 4],
+}
+
+/// `hipMemAllocationProp` in the layout of HIP ≥ 5.3 and of CUDA's `CUmemAllocationProp`
+/// (32 bytes): type, requested handle types, location, Win32 metadata, flags.
+///
+/// HIP 5.2 and older declared the same fields in another order (`compressionType` first;
+/// ROCm/HIP commit d267eb7d, first tagged rocm-5.3.0, reordered them; the installed 5.2
+/// header has the old order and tests/hip_abi.rs shows the difference), so this struct is
+/// only passed to a runtime that [`crate::hip::Hip::check_virtual_memory_export`] accepts
+/// (HIP ≥ 6.2, the first whose export works). ROCm 7 makes the handle-type field a union of
+/// `requestedHandleType` and `requestedHandleTypes`, at the same offset.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MemAllocationProp {
+    /// `hipMemAllocationType` ([`HIP_MEM_ALLOCATION_TYPE_PINNED`]).
+    pub type_: c_int,
+    /// `hipMemAllocationHandleType` bits the allocation must be exportable as.
+    pub requested_handle_types: c_int,
+    /// Where the memory lives.
+    pub location: MemLocation,
+    /// Windows only; null.
+    pub win32_handle_meta_data: *mut c_void,
+    /// Zero.
+    pub alloc_flags: MemAllocationFlags,
+}
+
+/// `hipMemAccessDesc` (12 bytes, as CUDA's `CUmemAccessDesc`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemAccessDesc {
+    /// Who gets access.
+    pub location: MemLocation,
+    /// `hipMemAccessFlags` ([`HIP_MEM_ACCESS_FLAGS_PROT_READ_WRITE`]).
+    pub flags: c_int,
+}
 
 /// `hipUUID`: 16 raw bytes.
 #[repr(C)]
@@ -260,6 +335,9 @@ macro_rules! hip_api {
             /// Whether the library is this project's HIP-on-CUDA shim (it
             /// exports [`NVIDIA_SHIM_MARKER`]).
             pub is_nvidia_shim: bool,
+            /// The virtual memory API, when the library exports all of it (HIP ≥ 5.1 and
+            /// the shim do); `None` leaves the rest usable.
+            pub virtual_memory: Option<VirtualMemoryApi>,
             _library: Library,
         }
 
@@ -285,7 +363,11 @@ macro_rules! hip_api {
                 let is_nvidia_shim = unsafe {
                     library.get::<unsafe extern "C" fn() -> c_int>(NVIDIA_SHIM_MARKER).is_ok()
                 };
-                Ok(Api { $($name,)* path, is_nvidia_shim, _library: library })
+                // SAFETY: the caller's contract covers these entry points too.
+                let virtual_memory = unsafe { VirtualMemoryApi::from_library(&library) }
+                    .map_err(|(symbol, e)| log::debug!("{}: no virtual memory API ({symbol}: {e})", path.display()))
+                    .ok();
+                Ok(Api { $($name,)* path, is_nvidia_shim, virtual_memory, _library: library })
             }
         }
     };
@@ -344,6 +426,62 @@ hip_api! {
         stream: hipStream_t,
     ) -> HipStatus;
     fn hipDestroyExternalSemaphore(semaphore: hipExternalSemaphore_t) -> HipStatus;
+}
+
+/// Generates an optional group of entry points: a struct of function pointers, loaded all
+/// or nothing, that lives inside [`Api`] (whose library keeps the pointers valid).
+macro_rules! hip_optional_api {
+    ($(#[$sdoc:meta])* struct $group:ident { $( fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty; )* }) => {
+        $(#[$sdoc])*
+        pub struct $group {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub $name: unsafe extern "C" fn($($arg: $ty),*) -> $ret,
+            )*
+        }
+
+        impl $group {
+            /// Looks up every entry point of the group in `library`.
+            ///
+            /// # Safety
+            /// As [`Api::from_library`]; the pointers are valid only while `library` is
+            /// loaded, so the result must not outlive it.
+            unsafe fn from_library(library: &Library) -> Result<$group, (&'static str, libloading::Error)> {
+                $(
+                    // SAFETY: the caller guarantees the symbol has this signature and
+                    // keeps the library loaded as long as the pointer is used.
+                    let $name = unsafe {
+                        *library
+                            .get::<unsafe extern "C" fn($($ty),*) -> $ret>(concat!(stringify!($name), "\0").as_bytes())
+                            .map_err(|e| (stringify!($name), e))?
+                    };
+                )*
+                Ok($group { $($name,)* })
+            }
+        }
+    };
+}
+
+hip_optional_api! {
+    /// HIP's virtual memory management: physical allocations (`hipMemCreate`) exported as
+    /// file descriptors and mapped at reserved addresses. Only used with a runtime that
+    /// passes [`crate::hip::Hip::check_virtual_memory_export`].
+    struct VirtualMemoryApi {
+        fn hipMemGetAllocationGranularity(granularity: *mut usize, prop: *const MemAllocationProp, option: c_int) -> HipStatus;
+        fn hipMemCreate(handle: *mut hipMemGenericAllocationHandle_t, size: usize, prop: *const MemAllocationProp, flags: u64) -> HipStatus;
+        fn hipMemExportToShareableHandle(
+            shareable: *mut c_void,
+            handle: hipMemGenericAllocationHandle_t,
+            handle_type: c_int,
+            flags: u64,
+        ) -> HipStatus;
+        fn hipMemRelease(handle: hipMemGenericAllocationHandle_t) -> HipStatus;
+        fn hipMemAddressReserve(ptr: *mut *mut c_void, size: usize, alignment: usize, addr: *mut c_void, flags: u64) -> HipStatus;
+        fn hipMemAddressFree(ptr: *mut c_void, size: usize) -> HipStatus;
+        fn hipMemMap(ptr: *mut c_void, size: usize, offset: usize, handle: hipMemGenericAllocationHandle_t, flags: u64) -> HipStatus;
+        fn hipMemUnmap(ptr: *mut c_void, size: usize) -> HipStatus;
+        fn hipMemSetAccess(ptr: *mut c_void, size: usize, desc: *const MemAccessDesc, count: usize) -> HipStatus;
+    }
 }
 
 /// Symbol exported only by the NVIDIA shim (`src/hip/nvidia/shim.cpp`):
@@ -513,6 +651,22 @@ mod tests {
         assert_eq!(offset_of!(ExternalSemaphoreSignalWaitParams, reserved), 76);
         // Big enough for the older HIP layout (136 bytes) too.
         assert!(size_of::<ExternalSemaphoreSignalWaitParams>() >= 136);
+    }
+
+    #[test]
+    fn virtual_memory_descriptors_match_hip6_and_cuda() {
+        // CUmemAllocationProp / hipMemAllocationProp (HIP >= 5.3): type, handle types,
+        // location, win32HandleMetaData, allocFlags; 32 bytes.
+        assert_eq!(size_of::<MemAllocationProp>(), 32);
+        assert_eq!(align_of::<MemAllocationProp>(), 8);
+        assert_eq!(offset_of!(MemAllocationProp, type_), 0);
+        assert_eq!(offset_of!(MemAllocationProp, requested_handle_types), 4);
+        assert_eq!(offset_of!(MemAllocationProp, location), 8);
+        assert_eq!(offset_of!(MemAllocationProp, win32_handle_meta_data), 16);
+        assert_eq!(offset_of!(MemAllocationProp, alloc_flags), 24);
+        assert_eq!(size_of::<MemLocation>(), 8);
+        assert_eq!(size_of::<MemAccessDesc>(), 12);
+        assert_eq!(offset_of!(MemAccessDesc, flags), 8);
     }
 
     #[test]

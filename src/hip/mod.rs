@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | 1. FFI | [`ffi`] | the function-pointer table ([`ffi::Api`]) loaded from `libamdhip64` with `libloading`; the `#[repr(C)]` interop descriptors at their HIP ≥ 6 / CUDA size; constants | the loaded library |
 //! | 2. checked wrappers | [`result`] | one function per HIP call: status → [`HipError`] naming the call with HIP's error name and message | nothing |
-//! | 3. RAII types | this module's re-exports | [`Hip`], [`Stream`], [`Event`], [`Module`]/[`Function`], [`ExternalMemory`] → [`MappedBuffer`], [`ExternalSemaphore`], [`DeviceBuffer`] | one HIP object each |
+//! | 3. RAII types | this module's re-exports | [`Hip`], [`Stream`], [`Event`], [`Module`]/[`Function`], [`ExternalMemory`] → [`MappedBuffer`], [`ExternalSemaphore`], [`DeviceBuffer`], [`ExportableDeviceMemory`] | one HIP object each |
 //!
 //! Ownership:
 //! - [`Hip`] is an `Arc` around the loaded table; every object holds a clone, so
@@ -17,6 +17,8 @@
 //!   ownership) a `dup` (details in `external.rs`).
 //! - [`ExternalMemory::map_buffer`] consumes the memory into the [`MappedBuffer`]:
 //!   dropping it frees the mapped pointer, then destroys the external memory.
+//! - [`ExportableDeviceMemory`] is the other direction: HIP allocates (`hipMemCreate`),
+//!   maps it for itself and hands out fds that Vulkan imports (and then owns).
 //! - [`Function`] shares its [`Module`]'s code object (an `Rc`): it cannot unload under it.
 //! - Drop never panics: a failing destroy call is logged with `log::warn!`.
 //!   Drops that queued work could still depend on (mapped pointers, imports, modules)
@@ -46,8 +48,9 @@ mod kernel;
 mod memory;
 mod module;
 mod stream;
+mod virtual_memory;
 
-pub use device::{DeviceInfo, Hip, PciAddress};
+pub use device::{virtual_memory_export_supported, DeviceInfo, Hip, PciAddress, VIRTUAL_MEMORY_EXPORT_MIN_VERSION};
 pub use error::{HipError, LoadError, Result};
 pub use external::{ExternalMemory, ExternalSemaphore, MappedBuffer, SemaphoreKind};
 pub use kernel::{
@@ -56,3 +59,4 @@ pub use kernel::{
 pub use memory::DeviceBuffer;
 pub use module::{Function, Module};
 pub use stream::{Event, Stream};
+pub use virtual_memory::ExportableDeviceMemory;

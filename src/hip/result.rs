@@ -429,6 +429,141 @@ pub unsafe fn destroy_external_semaphore(api: &Api, semaphore: hipExternalSemaph
     check(api, "hipDestroyExternalSemaphore", unsafe { (api.hipDestroyExternalSemaphore)(semaphore) })
 }
 
+// ---- virtual memory ------------------------------------------------------------
+
+/// The optional virtual memory entry points, or an error naming `call`.
+fn virtual_memory<'a>(api: &'a Api, call: &'static str) -> Result<&'a ffi::VirtualMemoryApi> {
+    api.virtual_memory.as_ref().ok_or_else(|| HipError {
+        call,
+        code: ffi::HIP_ERROR_NOT_SUPPORTED,
+        name: "hipErrorNotSupported".into(),
+        message: format!("{} does not export HIP's virtual memory API", api.path.display()),
+    })
+}
+
+/// `hipMemGetAllocationGranularity` (minimum granularity) for allocations like `prop`.
+pub fn mem_get_allocation_granularity(api: &Api, prop: &ffi::MemAllocationProp) -> Result<usize> {
+    const CALL: &str = "hipMemGetAllocationGranularity";
+    let vm = virtual_memory(api, CALL)?;
+    let mut granularity = 0usize;
+    // SAFETY: prop is a full, initialised descriptor; writes one size_t.
+    check(api, CALL, unsafe {
+        (vm.hipMemGetAllocationGranularity)(&mut granularity, prop, ffi::HIP_MEM_ALLOCATION_GRANULARITY_MINIMUM)
+    })?;
+    Ok(granularity)
+}
+
+/// `hipMemCreate`: `size` bytes of physical memory (a multiple of the granularity).
+pub fn mem_create(
+    api: &Api,
+    size: usize,
+    prop: &ffi::MemAllocationProp,
+) -> Result<ffi::hipMemGenericAllocationHandle_t> {
+    const CALL: &str = "hipMemCreate";
+    let vm = virtual_memory(api, CALL)?;
+    let mut handle: ffi::hipMemGenericAllocationHandle_t = ptr::null_mut();
+    // SAFETY: prop is a full, initialised descriptor; writes one handle.
+    check(api, CALL, unsafe { (vm.hipMemCreate)(&mut handle, size, prop, 0) })?;
+    Ok(handle)
+}
+
+/// `hipMemExportToShareableHandle` as a POSIX fd, which the caller then owns.
+///
+/// # Safety
+/// `handle` is a live allocation made with [`ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR`]
+/// among its requested handle types.
+pub unsafe fn mem_export_to_posix_fd(api: &Api, handle: ffi::hipMemGenericAllocationHandle_t) -> Result<c_int> {
+    const CALL: &str = "hipMemExportToShareableHandle";
+    let vm = virtual_memory(api, CALL)?;
+    let mut fd: c_int = -1;
+    // SAFETY: for the POSIX fd type the shareable handle is an int, written through the
+    // pointer; the handle is the caller's contract.
+    check(api, CALL, unsafe {
+        (vm.hipMemExportToShareableHandle)(
+            (&mut fd as *mut c_int).cast(),
+            handle,
+            ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
+            0,
+        )
+    })?;
+    Ok(fd)
+}
+
+/// `hipMemRelease`.
+///
+/// # Safety
+/// `handle` is live and released once; mappings of it may remain (they keep the memory).
+pub unsafe fn mem_release(api: &Api, handle: ffi::hipMemGenericAllocationHandle_t) -> Result<()> {
+    const CALL: &str = "hipMemRelease";
+    let vm = virtual_memory(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (vm.hipMemRelease)(handle) })
+}
+
+/// `hipMemAddressReserve`: `size` bytes of device address space, no fixed address.
+pub fn mem_address_reserve(api: &Api, size: usize, alignment: usize) -> Result<*mut c_void> {
+    const CALL: &str = "hipMemAddressReserve";
+    let vm = virtual_memory(api, CALL)?;
+    let mut p: *mut c_void = ptr::null_mut();
+    // SAFETY: writes one pointer; no address is requested (null hint).
+    check(api, CALL, unsafe { (vm.hipMemAddressReserve)(&mut p, size, alignment, ptr::null_mut(), 0) })?;
+    Ok(p)
+}
+
+/// `hipMemAddressFree`.
+///
+/// # Safety
+/// `ptr`/`size` is a live reservation with nothing mapped in it, freed once.
+pub unsafe fn mem_address_free(api: &Api, ptr: *mut c_void, size: usize) -> Result<()> {
+    const CALL: &str = "hipMemAddressFree";
+    let vm = virtual_memory(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (vm.hipMemAddressFree)(ptr, size) })
+}
+
+/// `hipMemMap`: maps all of `handle` (`size` bytes, from offset 0) at `ptr`.
+///
+/// # Safety
+/// `ptr`/`size` lies in a live reservation with nothing mapped there; `handle` is live and
+/// `size` bytes long.
+pub unsafe fn mem_map(
+    api: &Api,
+    ptr: *mut c_void,
+    size: usize,
+    handle: ffi::hipMemGenericAllocationHandle_t,
+) -> Result<()> {
+    const CALL: &str = "hipMemMap";
+    let vm = virtual_memory(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (vm.hipMemMap)(ptr, size, 0, handle, 0) })
+}
+
+/// `hipMemUnmap`.
+///
+/// # Safety
+/// `ptr`/`size` is a live mapping that no queued work uses any more, unmapped once.
+pub unsafe fn mem_unmap(api: &Api, ptr: *mut c_void, size: usize) -> Result<()> {
+    const CALL: &str = "hipMemUnmap";
+    let vm = virtual_memory(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (vm.hipMemUnmap)(ptr, size) })
+}
+
+/// `hipMemSetAccess`: read-write access to `ptr`/`size` for `device` (an ordinal).
+///
+/// # Safety
+/// `ptr`/`size` is a live mapping.
+pub unsafe fn mem_set_access_read_write(api: &Api, ptr: *mut c_void, size: usize, device: c_int) -> Result<()> {
+    const CALL: &str = "hipMemSetAccess";
+    let vm = virtual_memory(api, CALL)?;
+    let desc = ffi::MemAccessDesc {
+        location: ffi::MemLocation { type_: ffi::HIP_MEM_LOCATION_TYPE_DEVICE, id: device },
+        flags: ffi::HIP_MEM_ACCESS_FLAGS_PROT_READ_WRITE,
+    };
+    // SAFETY: one initialised descriptor; the mapping is the caller's contract.
+    check(api, CALL, unsafe { (vm.hipMemSetAccess)(ptr, size, &desc, 1) })
+}
+
 /// A kernel name as a C string, or an error naming the problem.
 pub fn kernel_name(name: &str) -> Result<CString> {
     CString::new(name).map_err(|_| HipError {

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ash::vk;
 
 use crate::hip;
-use crate::interop::hip_slots::HipSlots;
+use crate::interop::hip_slots::{HipSlots, MemoryOwner};
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::sync::plan::FramePlan;
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
@@ -179,8 +179,8 @@ impl KernelEvents {
 }
 
 impl HipHeights {
-    /// Imports the height slots and sets up the sync strategy `request` resolves to;
-    /// `function` is the sinewave kernel, loaded on `setup`'s GPU.
+    /// Imports the height slots (Vulkan's memory) and sets up the sync strategy `request`
+    /// resolves to; `function` is the sinewave kernel, loaded on `setup`'s GPU.
     pub fn new(
         setup: &HipSetup,
         device: &Arc<Device>,
@@ -188,9 +188,29 @@ impl HipHeights {
         request: SyncRequest,
         function: hip::Function,
     ) -> Result<Self> {
+        let imported = HipSlots::import(&setup.hip, slots)?;
+        Self::with_slots(setup, device, slots, imported, request, function)
+    }
+
+    /// As [`HipHeights::new`], with HIP's side of the slots already made: `hip_slots[i]`
+    /// must be the memory of `slots.buffers[i]` (from [`HipSlots::import`] or
+    /// [`HipSlots::allocate_for_vulkan`]).
+    pub fn with_slots(
+        setup: &HipSetup,
+        device: &Arc<Device>,
+        slots: &HeightSlots,
+        imported: HipSlots,
+        request: SyncRequest,
+        function: hip::Function,
+    ) -> Result<Self> {
+        anyhow::ensure!(
+            imported.len() == slots.len(),
+            "HIP has {} height slots, Vulkan {}: they must be the same buffers",
+            imported.len(),
+            slots.len()
+        );
         let hip = setup.hip.clone();
         let stream = hip::Stream::new(&hip)?;
-        let imported = HipSlots::import(&hip, slots)?;
         let k = slots.len();
         let importable = hip.imports_semaphores();
         let (semaphores, kind, passed_over) = sync::select(request, importable, |kind| {
@@ -211,7 +231,10 @@ impl HipHeights {
             }
         );
         Ok(Self {
-            name: format!("hip ({kind} sync)"),
+            name: match imported.owner() {
+                MemoryOwner::Vulkan => format!("hip ({kind} sync)"),
+                MemoryOwner::Hip => format!("hip ({kind} sync, hip-owned memory)"),
+            },
             kind,
             semaphores,
             slots: imported,
@@ -231,8 +254,7 @@ impl HipHeights {
 
     /// Times every kernel with HIP events (for benchmarks; costs two event records a frame).
     pub fn with_timing(mut self) -> Result<Self> {
-        self.kernel_events =
-            (0..self.slots.mapped.len()).map(|_| KernelEvents::new(&self.hip)).collect::<Result<_>>()?;
+        self.kernel_events = (0..self.slots.len()).map(|_| KernelEvents::new(&self.hip)).collect::<Result<_>>()?;
         Ok(self)
     }
 
@@ -244,7 +266,7 @@ impl HipHeights {
     /// waits on the GPU for each slot's previous draw) and at most as many frames as there
     /// are slots.
     pub fn with_run_ahead(mut self, frames: usize) -> Result<Self> {
-        let k = self.slots.mapped.len();
+        let k = self.slots.len();
         anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the height slots)");
         anyhow::ensure!(
             frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
@@ -270,7 +292,7 @@ impl HipHeights {
             launch_sinewave(
                 &self.function,
                 &self.stream,
-                self.slots.mapped[slot].device_ptr(),
+                self.slots.slots[slot].device_ptr(),
                 self.width,
                 self.height,
                 time,
@@ -316,7 +338,7 @@ impl HeightSource for HipHeights {
             sync::plan::next_burst(frame.frame, self.next_unwritten, self.run_ahead as u64, frame.ahead.len() as u64);
         if let Some(next) = next {
             let count = next.len as usize;
-            let k = self.slots.mapped.len() as u64;
+            let k = self.slots.len() as u64;
             // The burst's frames `next.first ..` at this frame's time and the times fixed ahead.
             let times: Vec<f32> = std::iter::once(frame.seconds)
                 .chain(frame.ahead.iter().copied())

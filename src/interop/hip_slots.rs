@@ -1,19 +1,64 @@
-//! The height slots seen from HIP: each slot's exported memory imported and mapped to a
-//! device pointer the kernel writes through.
+//! The height slots seen from HIP: one device pointer per slot, which the kernel writes
+//! through. Either Vulkan owns the memory and HIP imports it ([`HipSlots::import`], the
+//! default), or HIP owns it and Vulkan imports it ([`HipSlots::allocate_for_vulkan`],
+//! `--memory-owner hip`).
 
+use std::ffi::c_void;
 use std::os::fd::AsFd;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::HeightSlots;
+use super::{HeightSlots, HEIGHT_BUFFER_USAGE};
 use crate::hip;
+use crate::vulkan::export::ImportedBuffer;
+use crate::vulkan::Device;
 
-/// One mapped device pointer per height slot. Each [`hip::MappedBuffer`] owns its
-/// external-memory import, so dropping it frees the pointer, then destroys the import;
-/// the Vulkan memory itself is freed later by [`HeightSlots`].
+/// Who allocated the height buffers' memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemoryOwner {
+    /// Vulkan allocates exportable memory; HIP imports it (`hipImportExternalMemory`).
+    #[default]
+    Vulkan,
+    /// HIP allocates with its virtual memory API (`hipMemCreate`); Vulkan imports it
+    /// (`VkImportMemoryFdInfoKHR`).
+    Hip,
+}
+
+impl std::fmt::Display for MemoryOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MemoryOwner::Vulkan => "vulkan",
+            MemoryOwner::Hip => "hip",
+        })
+    }
+}
+
+/// One slot's memory as HIP sees it.
+pub enum HipSlot {
+    /// Vulkan's memory imported and mapped; dropping it frees the pointer, then destroys
+    /// the import (the Vulkan memory itself is freed later, by [`HeightSlots`]).
+    Imported(hip::MappedBuffer),
+    /// HIP's own memory, which Vulkan imported; dropping it unmaps and releases HIP's
+    /// references (Vulkan's import keeps the memory until it is freed too).
+    Owned(hip::ExportableDeviceMemory),
+}
+
+impl HipSlot {
+    /// The device pointer the kernel writes through.
+    pub fn device_ptr(&self) -> *mut c_void {
+        match self {
+            HipSlot::Imported(b) => b.device_ptr(),
+            HipSlot::Owned(m) => m.device_ptr(),
+        }
+    }
+}
+
+/// One device pointer per height slot, slot `i` at index `i`.
 pub struct HipSlots {
-    /// Slot `i`'s device pointer at index `i`.
-    pub mapped: Vec<hip::MappedBuffer>,
+    /// Slot `i`'s memory at index `i`.
+    pub slots: Vec<HipSlot>,
+    owner: MemoryOwner,
 }
 
 impl HipSlots {
@@ -37,8 +82,74 @@ impl HipSlots {
             }
             .with_context(|| format!("importing height slot {i} into HIP"))?;
             let buffer = memory.map_buffer(0, bytes).with_context(|| format!("mapping height slot {i} in HIP"))?;
-            mapped.push(buffer);
+            mapped.push(HipSlot::Imported(buffer));
         }
-        Ok(Self { mapped })
+        Ok(Self { slots: mapped, owner: MemoryOwner::Vulkan })
+    }
+
+    /// The reverse direction: HIP allocates `count` slots of `width × height` `f32` on
+    /// `hip_device` (an ordinal, the current device) with its virtual memory API, exports
+    /// each as a POSIX fd, and `device` imports them as vertex/storage/transfer buffers.
+    /// Returns HIP's side and Vulkan's; drop HIP's first (as [`HipSlots::import`]'s).
+    ///
+    /// `device` must be the same GPU as `hip_device` (the caller matched them by UUID/PCI, as
+    /// for every import): an OPAQUE_FD is only meaningful to the driver that made it.
+    pub fn allocate_for_vulkan(
+        hip: &hip::Hip,
+        hip_device: i32,
+        device: &Arc<Device>,
+        width: u32,
+        height: u32,
+        count: usize,
+    ) -> Result<(Self, HeightSlots)> {
+        hip.check_virtual_memory_export().map_err(|why| anyhow::anyhow!("--memory-owner hip: {why}"))?;
+        let bytes = u64::from(width) * u64::from(height) * 4;
+        let request = usize::try_from(bytes).context("height slot size")?;
+        let granularity = hip::ExportableDeviceMemory::granularity(hip, hip_device)
+            .context("asking HIP for its allocation granularity")?;
+        let mut owned = Vec::with_capacity(count);
+        let mut imported = Vec::with_capacity(count);
+        for i in 0..count {
+            let memory = hip::ExportableDeviceMemory::new(hip, hip_device, request)
+                .with_context(|| format!("allocating height slot {i} with hipMemCreate ({bytes} bytes)"))?;
+            let fd = memory.export_fd().with_context(|| format!("exporting height slot {i} from HIP"))?;
+            // SAFETY: the fd is the POSIX-fd export of HIP's allocation of `memory.size()`
+            // bytes on the GPU `device` is (the caller's contract); the import holds its own
+            // reference to the memory, so it stays valid whatever is dropped first.
+            let buffer = unsafe {
+                ImportedBuffer::import_foreign(
+                    device,
+                    fd,
+                    memory.size() as u64,
+                    bytes,
+                    HEIGHT_BUFFER_USAGE,
+                    &format!("height slot {i} (HIP's memory)"),
+                )
+            }
+            .with_context(|| format!("importing HIP's height slot {i} into Vulkan"))?;
+            owned.push(HipSlot::Owned(memory));
+            imported.push(buffer);
+        }
+        log::info!(
+            "heights: {count} buffers of {width}x{height} f32 allocated by HIP (hipMemCreate, {bytes} bytes each in \
+             {} of granularity {granularity}), imported into Vulkan as OPAQUE_FD",
+            bytes.next_multiple_of(granularity as u64)
+        );
+        Ok((Self { slots: owned, owner: MemoryOwner::Hip }, HeightSlots::from_imported(imported, width, height)))
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Who allocated the memory.
+    pub fn owner(&self) -> MemoryOwner {
+        self.owner
     }
 }

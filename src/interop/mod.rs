@@ -62,7 +62,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use crate::vulkan::export::{ExportableBuffer, ExportedMemory};
+use crate::vulkan::export::{ExportableBuffer, ExportedMemory, ImportedBuffer};
 use crate::vulkan::Device;
 
 /// Usage of every height buffer: vertex input for the draw, transfer for CPU uploads and
@@ -74,10 +74,38 @@ pub const HEIGHT_BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from
         | vk::BufferUsageFlags::STORAGE_BUFFER.as_raw(),
 );
 
-/// The `K` exportable height buffers, `width × height` `f32` each.
+/// Whose memory a height buffer is.
+pub enum SlotBuffer {
+    /// Vulkan's own memory, exportable as an fd (HIP imports it): the default.
+    Exported(ExportableBuffer),
+    /// Memory another API allocated (HIP's `hipMemCreate`), imported into Vulkan.
+    Imported(ImportedBuffer),
+}
+
+impl SlotBuffer {
+    /// The Vulkan buffer (valid while `self` lives).
+    pub fn raw(&self) -> vk::Buffer {
+        match self {
+            SlotBuffer::Exported(b) => b.raw(),
+            SlotBuffer::Imported(b) => b.raw(),
+        }
+    }
+
+    /// The memory bound to it.
+    pub fn memory(&self) -> vk::DeviceMemory {
+        match self {
+            SlotBuffer::Exported(b) => b.memory(),
+            SlotBuffer::Imported(b) => b.memory(),
+        }
+    }
+}
+
+/// The `K` height buffers, `width × height` `f32` each: Vulkan's memory exported to
+/// HIP ([`HeightSlots::new`]), or HIP's memory imported into Vulkan
+/// ([`HeightSlots::from_imported`]).
 pub struct HeightSlots {
     /// The `K` buffers, slot `i` at index `i`.
-    pub buffers: Vec<ExportableBuffer>,
+    pub buffers: Vec<SlotBuffer>,
     /// Grid width (heights per row).
     pub width: u32,
     /// Grid height (rows).
@@ -98,7 +126,13 @@ impl HeightSlots {
                 if b.dedicated() { "dedicated" } else { "shared" }
             );
         }
-        Ok(Self { buffers, width, height })
+        Ok(Self { buffers: buffers.into_iter().map(SlotBuffer::Exported).collect(), width, height })
+    }
+
+    /// Slots whose memory another API allocated: `buffers[i]` (of at least `width ×
+    /// height` `f32`, [`HEIGHT_BUFFER_USAGE`]) is slot `i`.
+    pub fn from_imported(buffers: Vec<ImportedBuffer>, width: u32, height: u32) -> Self {
+        Self { buffers: buffers.into_iter().map(SlotBuffer::Imported).collect(), width, height }
     }
 
     /// Number of slots (`K`).
@@ -116,9 +150,15 @@ impl HeightSlots {
         u64::from(self.width) * u64::from(self.height) * 4
     }
 
-    /// Exports slot `i`'s memory as a new fd for another API to import.
+    /// Exports slot `i`'s memory as a new fd for another API to import. Slots imported
+    /// from another API are that API's to share, not Vulkan's: an error.
     pub fn export(&self, i: usize) -> Result<ExportedMemory> {
-        self.buffers.get(i).with_context(|| format!("no height slot {i}"))?.export()
+        match self.buffers.get(i).with_context(|| format!("no height slot {i}"))? {
+            SlotBuffer::Exported(b) => b.export(),
+            SlotBuffer::Imported(_) => {
+                anyhow::bail!("height slot {i} was imported from another API's memory; Vulkan does not export it")
+            }
+        }
     }
 }
 

@@ -200,56 +200,140 @@ impl ImportedBuffer {
         self.memory
     }
 
-    /// Imports `exported` into `device`. Vulkan takes ownership of the fd only when
-    /// vkAllocateMemory succeeds; on failure the `OwnedFd` is dropped and closed here.
+    /// Imports `exported` (made by Vulkan, see [`ExportableBuffer::export`]) into `device`.
+    /// Vulkan takes ownership of the fd only when vkAllocateMemory succeeds; on failure the
+    /// `OwnedFd` is dropped and closed here.
     pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
-        let _live = crate::vulkan::live::Tracked::new("ImportedBuffer")?;
-        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
-        let info = vk::BufferCreateInfo::default().size(exported.buffer_size).usage(usage).push_next(&mut external);
-        // SAFETY: valid create info.
-        let raw = unsafe { device.raw().create_buffer(&info, None) }
-            .context("vkCreateBuffer failed for an imported buffer")?;
-        let mut imported = Self { device: device.clone(), raw, memory: vk::DeviceMemory::null(), _live };
-        // SAFETY: raw is a buffer of this device.
-        let req = unsafe { device.raw().get_buffer_memory_requirements(raw) };
+        let (buffer, requirements) = Self::unbound(device, exported.buffer_size, usage, "imported buffer")?;
         // An OPAQUE_FD that Vulkan exported is imported with the export's memory type and
-        // allocation size (vkGetMemoryFdPropertiesKHR is not allowed for OPAQUE_FD: it is
-        // for handles other APIs made).
-        use std::os::fd::AsRawFd;
+        // allocation size (VkMemoryAllocateInfo's valid usage for imports of handles the
+        // Vulkan API created; vkGetMemoryFdPropertiesKHR is not allowed for OPAQUE_FD).
         let type_index = exported.memory_type_index;
-        if req.memory_type_bits & (1 << type_index) == 0 {
+        if requirements.memory_type_bits & (1 << type_index) == 0 {
             bail!(
                 "{}: the importing buffer cannot use memory type {type_index} of the export (it allows {:#b}); \
                  import on the physical device that exported the memory, with the same buffer usage",
                 device.physical.name,
-                req.memory_type_bits
+                requirements.memory_type_bits
             );
         }
-        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(HANDLE_TYPE).fd(exported.fd.as_raw_fd());
-        let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(raw);
+        buffer.bind_imported(exported.fd, exported.allocation_size, type_index, exported.dedicated)
+    }
+
+    /// Imports an `OPAQUE_FD` that another API made (HIP's `hipMemExportToShareableHandle`,
+    /// CUDA's `cuMemExportToShareableHandle`) as a buffer of `buffer_size` bytes at offset 0
+    /// of an allocation of `allocation_size` bytes (the exporter's size, rounded to its
+    /// granularity). The memory type is the first device-local type the buffer allows:
+    /// for handles not made by Vulkan the spec leaves the type to the importer (the
+    /// valid usage that pins type and size applies to handles the Vulkan API created), and
+    /// `vkGetMemoryFdPropertiesKHR` is not allowed for `OPAQUE_FD`. The allocation is not
+    /// dedicated (the exporter made no Vulkan buffer). Vulkan takes ownership of the fd when
+    /// vkAllocateMemory succeeds; on failure it is closed here.
+    ///
+    /// Checked first, with a message saying which: the driver can import this usage as
+    /// `OPAQUE_FD` without a dedicated allocation, the buffer fits in the allocation, and a
+    /// device-local memory type allows it.
+    ///
+    /// # Safety
+    /// `fd` is an `OPAQUE_FD` payload of `allocation_size` bytes, made on this physical
+    /// device by a driver that shares Vulkan's memory model for it (the same GPU, matched
+    /// by UUID), which stays valid while the import lives (the import holds a reference).
+    pub unsafe fn import_foreign(
+        device: &Arc<Device>,
+        fd: OwnedFd,
+        allocation_size: u64,
+        buffer_size: u64,
+        usage: vk::BufferUsageFlags,
+        what: &str,
+    ) -> Result<Self> {
+        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(HANDLE_TYPE);
+        let mut props = vk::ExternalBufferProperties::default();
+        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+        unsafe {
+            device.instance().raw().get_physical_device_external_buffer_properties(
+                device.physical.raw,
+                &query,
+                &mut props,
+            )
+        };
+        let features = props.external_memory_properties.external_memory_features;
+        if !features.contains(vk::ExternalMemoryFeatureFlags::IMPORTABLE) {
+            bail!(
+                "{}: buffers with usage {usage:?} cannot be imported from an OPAQUE_FD (features {features:?})",
+                device.physical.name
+            );
+        }
+        if features.contains(vk::ExternalMemoryFeatureFlags::DEDICATED_ONLY) {
+            bail!(
+                "{}: this driver imports OPAQUE_FD buffers only as dedicated allocations, and memory another API \
+                 allocated is not dedicated to a Vulkan buffer",
+                device.physical.name
+            );
+        }
+        let (buffer, req) = Self::unbound(device, buffer_size, usage, what)?;
+        if req.size > allocation_size {
+            bail!("{what}: the buffer needs {} bytes but the imported allocation has {allocation_size}", req.size);
+        }
+        let type_index = device
+            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
+            .with_context(|| format!("importing {what}"))?;
+        buffer.bind_imported(fd, allocation_size, type_index, false)
+    }
+}
+
+impl ImportedBuffer {
+    /// Creates the buffer, not yet bound (memory null: dropping it then destroys only the
+    /// buffer), and its memory requirements.
+    fn unbound(
+        device: &Arc<Device>,
+        size: u64,
+        usage: vk::BufferUsageFlags,
+        what: &str,
+    ) -> Result<(Self, vk::MemoryRequirements)> {
+        let _live = crate::vulkan::live::Tracked::new("ImportedBuffer")?;
+        if size == 0 {
+            bail!("{what}: a buffer of 0 bytes cannot be created");
+        }
+        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
+        let info = vk::BufferCreateInfo::default().size(size).usage(usage).push_next(&mut external);
+        // SAFETY: valid create info.
+        let raw = unsafe { device.raw().create_buffer(&info, None) }
+            .with_context(|| format!("vkCreateBuffer failed for {what} ({size} bytes)"))?;
+        // SAFETY: raw is a buffer of this device.
+        let requirements = unsafe { device.raw().get_buffer_memory_requirements(raw) };
+        Ok((Self { device: device.clone(), raw, memory: vk::DeviceMemory::null(), _live }, requirements))
+    }
+
+    /// Allocates memory importing `fd` and binds it at offset 0.
+    fn bind_imported(mut self, fd: OwnedFd, allocation_size: u64, type_index: u32, dedicated: bool) -> Result<Self> {
+        use std::os::fd::AsRawFd;
+        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(HANDLE_TYPE).fd(fd.as_raw_fd());
+        let mut dedicated_info = vk::MemoryDedicatedAllocateInfo::default().buffer(self.raw);
         let mut alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(exported.allocation_size)
+            .allocation_size(allocation_size)
             .memory_type_index(type_index)
             .push_next(&mut import);
-        if exported.dedicated {
-            alloc = alloc.push_next(&mut dedicated);
+        if dedicated {
+            alloc = alloc.push_next(&mut dedicated_info);
         }
-        // SAFETY: the import info names an fd we own; size and dedication match the export.
-        imported.memory = unsafe { device.raw().allocate_memory(&alloc, None) }
-            .context("vkAllocateMemory failed importing an OPAQUE_FD")?;
+        // SAFETY: the import info names an fd we own; size, type and dedication are the
+        // callers' (checked against the buffer's requirements).
+        self.memory = unsafe { self.device.raw().allocate_memory(&alloc, None) }
+            .with_context(|| format!("vkAllocateMemory failed importing an OPAQUE_FD of {allocation_size} bytes"))?;
         // Success: the Vulkan implementation now owns the fd; forget ours without closing.
-        std::mem::forget(exported.fd);
-        // SAFETY: imported memory large enough for the buffer.
-        unsafe { device.raw().bind_buffer_memory(raw, imported.memory, 0) }
+        std::mem::forget(fd);
+        // SAFETY: imported memory at least as large as the buffer needs, of an allowed type.
+        unsafe { self.device.raw().bind_buffer_memory(self.raw, self.memory, 0) }
             .context("vkBindBufferMemory failed for an imported buffer")?;
-        Ok(imported)
+        Ok(self)
     }
 }
 
 impl Drop for ImportedBuffer {
     fn drop(&mut self) {
         self.device.wait_idle_before_release("an imported buffer");
-        // SAFETY: the device is idle (above): no Vulkan work uses the buffer.
+        // SAFETY: the device is idle (above): no Vulkan work uses the buffer. The memory is
+        // null when the import failed, and vkFreeMemory ignores a null handle.
         unsafe {
             self.device.raw().destroy_buffer(self.raw(), None);
             self.device.raw().free_memory(self.memory, None);

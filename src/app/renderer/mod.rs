@@ -284,6 +284,26 @@ impl Renderer {
         Ok(())
     }
 
+    /// Replaces the height buffers with `slots` (e.g. HIP's memory imported into Vulkan,
+    /// `--memory-owner hip`): same grid and count. The height source, which refers to the
+    /// old buffers, is dropped first (after the GPU idles); set a new one before rendering.
+    pub fn replace_height_slots(&mut self, slots: HeightSlots) -> Result<()> {
+        anyhow::ensure!(
+            (slots.width, slots.height, slots.len()) == (self.slots.width, self.slots.height, self.slots.len()),
+            "new height slots ({} of {}x{}) must match the renderer's ({} of {}x{})",
+            slots.len(),
+            slots.width,
+            slots.height,
+            self.slots.len(),
+            self.slots.width,
+            self.slots.height
+        );
+        self.device.wait_idle()?;
+        self.source = None;
+        self.slots = slots;
+        Ok(())
+    }
+
     /// The animation time (seconds) `slot` was last rendered at.
     pub fn slot_time(&self, slot: usize) -> Option<f64> {
         self.slot_times.get(slot).copied()

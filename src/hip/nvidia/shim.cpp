@@ -25,7 +25,7 @@
 // back from cuModuleLoadData as 200, hipErrorInvalidImage (measured, 2026-11).
 //
 // Keep this file as small as the Rust side's table: one function here per
-// entry in `hip_api!`, plus the marker hip_vulkan_sinewave_nvidia_shim.
+// entry in `hip_api!` and `hip_optional_api!`, plus the marker hip_vulkan_sinewave_nvidia_shim.
 
 #include <cuda.h>
 #include <cuda_runtime_api.h>
@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -177,6 +178,67 @@ static_assert(sizeof(hipExternalSemaphoreSignalWaitParams) == 144, "signal/wait 
 static_assert(offsetof(hipExternalSemaphoreSignalWaitParams, params.keyedMutex) == 16,
               "keyedMutex offset");
 static_assert(offsetof(hipExternalSemaphoreSignalWaitParams, flags) == 72, "flags offset");
+
+// The virtual memory management types (hipMemCreate and friends), in the layout of
+// HIP >= 5.3, which is CUDA's field order (ffi.rs, MemAllocationProp). Translated field by
+// field into CUDA's structs below all the same. The generic handle is a pointer in HIP and
+// an unsigned long long in CUDA: the shim carries the CUDA value in the pointer.
+typedef void* hipMemGenericAllocationHandle_t;
+
+enum : int {
+    hipMemHandleTypePosixFileDescriptor = 1,
+    hipMemAllocationTypePinned = 1,
+    hipMemLocationTypeDevice = 1,
+    hipMemAccessFlagsProtReadWrite = 3,
+    hipMemAllocationGranularityMinimum = 0,
+};
+
+struct hipMemLocation {
+    int type;
+    int id;
+};
+
+struct hipMemAllocationProp {
+    int type;
+    int requestedHandleTypes;
+    hipMemLocation location;
+    void* win32HandleMetaData;
+    struct {
+        unsigned char compressionType;
+        unsigned char gpuDirectRDMACapable;
+        unsigned short usage;
+        unsigned char reserved[4];
+    } allocFlags;
+};
+
+struct hipMemAccessDesc {
+    hipMemLocation location;
+    int flags;
+};
+
+static_assert((int)hipMemHandleTypePosixFileDescriptor == (int)CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
+              "posix fd handle type");
+static_assert((int)hipMemAllocationTypePinned == (int)CU_MEM_ALLOCATION_TYPE_PINNED, "pinned allocation type");
+static_assert((int)hipMemLocationTypeDevice == (int)CU_MEM_LOCATION_TYPE_DEVICE, "device location type");
+static_assert((int)hipMemAccessFlagsProtReadWrite == (int)CU_MEM_ACCESS_FLAGS_PROT_READWRITE, "read-write access");
+static_assert((int)hipMemAllocationGranularityMinimum == (int)CU_MEM_ALLOC_GRANULARITY_MINIMUM, "granularity");
+static_assert(sizeof(hipMemAllocationProp) == sizeof(CUmemAllocationProp), "allocation prop size");
+static_assert(sizeof(hipMemAllocationProp) == 32, "allocation prop size");
+static_assert(offsetof(hipMemAllocationProp, requestedHandleTypes) ==
+                  offsetof(CUmemAllocationProp, requestedHandleTypes),
+              "handle types offset");
+static_assert(offsetof(hipMemAllocationProp, location) == offsetof(CUmemAllocationProp, location),
+              "location offset");
+static_assert(offsetof(hipMemAllocationProp, win32HandleMetaData) ==
+                  offsetof(CUmemAllocationProp, win32HandleMetaData),
+              "win32 metadata offset");
+static_assert(offsetof(hipMemAllocationProp, allocFlags) == offsetof(CUmemAllocationProp, allocFlags),
+              "flags offset");
+static_assert(sizeof(hipMemLocation) == sizeof(CUmemLocation), "location size");
+static_assert(sizeof(hipMemAccessDesc) == sizeof(CUmemAccessDesc), "access desc size");
+static_assert(offsetof(hipMemAccessDesc, flags) == offsetof(CUmemAccessDesc, flags), "access flags offset");
+static_assert(sizeof(hipMemGenericAllocationHandle_t) >= sizeof(CUmemGenericAllocationHandle),
+              "a CUDA allocation handle fits in HIP's");
 
 // ---- error codes -----------------------------------------------------------
 
@@ -598,4 +660,129 @@ HIP_SHIM_EXPORT hipError_t hipWaitExternalSemaphoresAsync(
 
 HIP_SHIM_EXPORT hipError_t hipDestroyExternalSemaphore(hipExternalSemaphore_t semaphore) {
     return check("hipDestroyExternalSemaphore", cudaDestroyExternalSemaphore(semaphore));
+}
+
+// ---- virtual memory (HIP-owned memory that Vulkan imports) -------------------
+// Every descriptor is copied field by field into CUDA's; the handle travels as the
+// CUDA value in HIP's pointer-sized handle.
+
+namespace {
+
+CUmemAllocationProp to_cuda(const hipMemAllocationProp& prop) {
+    CUmemAllocationProp cuda_prop;
+    std::memset(&cuda_prop, 0, sizeof(cuda_prop));
+    cuda_prop.type = (CUmemAllocationType)prop.type;
+    cuda_prop.requestedHandleTypes = (CUmemAllocationHandleType)prop.requestedHandleTypes;
+    cuda_prop.location.type = (CUmemLocationType)prop.location.type;
+    cuda_prop.location.id = prop.location.id;
+    cuda_prop.win32HandleMetaData = prop.win32HandleMetaData;
+    cuda_prop.allocFlags.compressionType = prop.allocFlags.compressionType;
+    cuda_prop.allocFlags.gpuDirectRDMACapable = prop.allocFlags.gpuDirectRDMACapable;
+    cuda_prop.allocFlags.usage = prop.allocFlags.usage;
+    return cuda_prop;
+}
+
+CUmemGenericAllocationHandle to_cuda(hipMemGenericAllocationHandle_t handle) {
+    return (CUmemGenericAllocationHandle)(uintptr_t)handle;
+}
+
+}  // namespace
+
+HIP_SHIM_EXPORT hipError_t hipMemGetAllocationGranularity(size_t* granularity, const hipMemAllocationProp* prop,
+                                                          int option) {
+    if (granularity == nullptr || prop == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    hipError_t e = ensure_context("hipMemGetAllocationGranularity");
+    if (e != hipSuccess) {
+        return e;
+    }
+    CUmemAllocationProp cuda_prop = to_cuda(*prop);
+    return check("hipMemGetAllocationGranularity",
+                 cuMemGetAllocationGranularity(granularity, &cuda_prop, (CUmemAllocationGranularity_flags)option));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemCreate(hipMemGenericAllocationHandle_t* handle, size_t size,
+                                        const hipMemAllocationProp* prop, unsigned long long flags) {
+    if (handle == nullptr || prop == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    hipError_t e = ensure_context("hipMemCreate");
+    if (e != hipSuccess) {
+        return e;
+    }
+    CUmemAllocationProp cuda_prop = to_cuda(*prop);
+    CUmemGenericAllocationHandle cuda_handle = 0;
+    e = check("hipMemCreate", cuMemCreate(&cuda_handle, size, &cuda_prop, flags));
+    if (e == hipSuccess) {
+        *handle = (hipMemGenericAllocationHandle_t)(uintptr_t)cuda_handle;
+    }
+    return e;
+}
+
+// For the POSIX fd type the shareable handle is an int written through `shareable`; the
+// caller owns that fd (CUDA keeps none of it).
+HIP_SHIM_EXPORT hipError_t hipMemExportToShareableHandle(void* shareable, hipMemGenericAllocationHandle_t handle,
+                                                         int handle_type, unsigned long long flags) {
+    if (shareable == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    if (handle_type != hipMemHandleTypePosixFileDescriptor) {
+        return hipErrorNotSupported;
+    }
+    return check("hipMemExportToShareableHandle",
+                 cuMemExportToShareableHandle(shareable, to_cuda(handle), CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
+                                              flags));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemRelease(hipMemGenericAllocationHandle_t handle) {
+    return check("hipMemRelease", cuMemRelease(to_cuda(handle)));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemAddressReserve(void** ptr, size_t size, size_t alignment, void* addr,
+                                                unsigned long long flags) {
+    if (ptr == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    hipError_t e = ensure_context("hipMemAddressReserve");
+    if (e != hipSuccess) {
+        return e;
+    }
+    CUdeviceptr reserved = 0;
+    e = check("hipMemAddressReserve", cuMemAddressReserve(&reserved, size, alignment, (CUdeviceptr)addr, flags));
+    if (e == hipSuccess) {
+        *ptr = (void*)reserved;
+    }
+    return e;
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemAddressFree(void* ptr, size_t size) {
+    return check("hipMemAddressFree", cuMemAddressFree((CUdeviceptr)ptr, size));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemMap(void* ptr, size_t size, size_t offset, hipMemGenericAllocationHandle_t handle,
+                                     unsigned long long flags) {
+    return check("hipMemMap", cuMemMap((CUdeviceptr)ptr, size, offset, to_cuda(handle), flags));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemUnmap(void* ptr, size_t size) {
+    return check("hipMemUnmap", cuMemUnmap((CUdeviceptr)ptr, size));
+}
+
+HIP_SHIM_EXPORT hipError_t hipMemSetAccess(void* ptr, size_t size, const hipMemAccessDesc* desc, size_t count) {
+    if (count > 0 && desc == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    static const size_t kMaxAccessDescs = 16;
+    if (count > kMaxAccessDescs) {
+        return hipErrorNotSupported;
+    }
+    CUmemAccessDesc cuda_desc[kMaxAccessDescs];
+    for (size_t i = 0; i < count; ++i) {
+        std::memset(&cuda_desc[i], 0, sizeof(cuda_desc[i]));
+        cuda_desc[i].location.type = (CUmemLocationType)desc[i].location.type;
+        cuda_desc[i].location.id = desc[i].location.id;
+        cuda_desc[i].flags = (CUmemAccess_flags)desc[i].flags;
+    }
+    return check("hipMemSetAccess", cuMemSetAccess((CUdeviceptr)ptr, size, cuda_desc, count));
 }
