@@ -111,3 +111,48 @@ fn synchronization_validation_catches_a_missing_barrier() {
     let (errors, _) = instance.validation_counts();
     assert!(errors > 0, "synchronization validation did not report the read-after-write hazard");
 }
+
+/// A dma-buf import (`ForeignFd::DmaBuf`, the kind ROCm's `hipMemExportToShareableHandle`
+/// hands out) of an fd that is not a dma-buf (lavapipe's `OPAQUE_FD` exports are memfds)
+/// fails with a message, and closes the fd: on a device without
+/// `VK_EXT_external_memory_dma_buf` because of that, on one with it because
+/// `vkGetMemoryFdPropertiesKHR` refuses the fd.
+#[test]
+fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
+    use hip_vulkan_sinewave::vulkan::export::ForeignFd;
+    use std::os::fd::AsRawFd;
+    let instance = Arc::new(Instance::new(&InstanceOptions::default()).expect("instance"));
+    let physical =
+        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let device = Device::new(instance, physical, None).expect("device");
+    let slots = HeightSlots::new(&device, 16, 16, 1).expect("slots");
+    let exported = slots.export(0).expect("export");
+    let raw = exported.fd.as_raw_fd();
+    let path = format!("/proc/self/fd/{raw}");
+    let identity = |path: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    };
+    let before = identity(&path).expect("the exported fd is open");
+    // SAFETY: the fd is an OPAQUE_FD export of this device, of `allocation_size` bytes; it is
+    // not a dma-buf, which is what the call must find out and refuse.
+    let result = unsafe {
+        ImportedBuffer::import_foreign(
+            &device,
+            exported.fd,
+            ForeignFd::DmaBuf,
+            exported.allocation_size,
+            exported.buffer_size,
+            HEIGHT_BUFFER_USAGE,
+            "not a dma-buf",
+        )
+    };
+    let Err(e) = result else { panic!("a memfd was imported as a dma-buf") };
+    let message = format!("{e:#}");
+    let needle =
+        if device.physical.has_dma_buf_import { "refused the dma-buf" } else { "VK_EXT_external_memory_dma_buf" };
+    assert!(message.contains(needle), "{message}");
+    eprintln!("refused as expected: {message}");
+    // Closed: the number names nothing, or (reused by a parallel test) another file.
+    assert_ne!(identity(&path), Some(before), "the fd is still open after the failed import");
+}

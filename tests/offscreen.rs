@@ -265,7 +265,7 @@ fn frames_fixed_ahead_by_the_wall_clock_are_drawn_at_their_times() {
 fn height_buffers_another_allocator_owns_draw_the_expected_image() {
     use hip_vulkan_sinewave::interop::{HeightSlots, HEIGHT_BUFFER_USAGE};
     use hip_vulkan_sinewave::vulkan::commands::CommandPool;
-    use hip_vulkan_sinewave::vulkan::export::{ExportableBuffer, ImportedBuffer};
+    use hip_vulkan_sinewave::vulkan::export::{ExportableBuffer, ForeignFd, ImportedBuffer};
     use hip_vulkan_sinewave::vulkan::memory::Buffer;
     use hip_vulkan_sinewave::vulkan::Device;
 
@@ -288,6 +288,7 @@ fn height_buffers_another_allocator_owns_draw_the_expected_image() {
                 ImportedBuffer::import_foreign(
                     r.device(),
                     exported.fd,
+                    ForeignFd::Opaque,
                     exported.allocation_size,
                     slot_bytes,
                     HEIGHT_BUFFER_USAGE,

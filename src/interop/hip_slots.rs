@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 use super::{HeightSlots, HEIGHT_BUFFER_USAGE};
 use crate::hip;
-use crate::vulkan::export::ImportedBuffer;
+use crate::vulkan::export::{ForeignFd, ImportedBuffer};
 use crate::vulkan::Device;
 
 /// Who allocated the height buffers' memory.
@@ -107,6 +107,9 @@ impl HipSlots {
         let request = usize::try_from(bytes).context("height slot size")?;
         let granularity = hip::ExportableDeviceMemory::granularity(hip, hip_device)
             .context("asking HIP for its allocation granularity")?;
+        // What the exported fd is: CUDA's is an OPAQUE_FD of the driver Vulkan shares; ROCm's
+        // is a dma-buf (clr hipamd/src/hip_vm.cpp → AMDKFD_IOC_EXPORT_DMABUF).
+        let kind = if hip.is_nvidia_shim() { ForeignFd::Opaque } else { ForeignFd::DmaBuf };
         let mut owned = Vec::with_capacity(count);
         let mut imported = Vec::with_capacity(count);
         for i in 0..count {
@@ -114,12 +117,14 @@ impl HipSlots {
                 .with_context(|| format!("allocating height slot {i} with hipMemCreate ({bytes} bytes)"))?;
             let fd = memory.export_fd().with_context(|| format!("exporting height slot {i} from HIP"))?;
             // SAFETY: the fd is the POSIX-fd export of HIP's allocation of `memory.size()`
-            // bytes on the GPU `device` is (the caller's contract); the import holds its own
-            // reference to the memory, so it stays valid whatever is dropped first.
+            // bytes on the GPU `device` is (the caller's contract), of the kind chosen above;
+            // the import holds its own reference to the memory, so it stays valid whatever is
+            // dropped first.
             let buffer = unsafe {
                 ImportedBuffer::import_foreign(
                     device,
                     fd,
+                    kind,
                     memory.size() as u64,
                     bytes,
                     HEIGHT_BUFFER_USAGE,
@@ -132,8 +137,9 @@ impl HipSlots {
         }
         log::info!(
             "heights: {count} buffers of {width}x{height} f32 allocated by HIP (hipMemCreate, {bytes} bytes each in \
-             {} of granularity {granularity}), imported into Vulkan as OPAQUE_FD",
-            bytes.next_multiple_of(granularity as u64)
+             {} of granularity {granularity}), imported into Vulkan as {:?}",
+            bytes.next_multiple_of(granularity as u64),
+            kind.handle_type()
         );
         Ok((Self { slots: owned, owner: MemoryOwner::Hip }, HeightSlots::from_imported(imported, width, height)))
     }

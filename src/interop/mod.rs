@@ -42,6 +42,21 @@
 //!
 //! `examples/headless_interop.rs` walks these steps in one file.
 //!
+//! ## The reverse direction: memory HIP owns (`--memory-owner hip`)
+//!
+//! 1. **Allocate in HIP.** `hipMemCreate` (pinned device memory, exportable as a POSIX fd,
+//!    size rounded up to `hipMemGetAllocationGranularity`), `hipMemAddressReserve`,
+//!    `hipMemMap`, `hipMemSetAccess`: [`crate::hip::ExportableDeviceMemory::new`].
+//! 2. **Export it.** `hipMemExportToShareableHandle` hands out a new fd:
+//!    [`crate::hip::ExportableDeviceMemory::export_fd`].
+//! 3. **Import it into Vulkan.** A buffer created with `VkExternalMemoryBufferCreateInfo`,
+//!    memory allocated with `VkImportMemoryFdInfoKHR` (not dedicated; `OPAQUE_FD` on NVIDIA,
+//!    a dma-buf on AMD), which takes the fd on success:
+//!    [`crate::vulkan::export::ImportedBuffer::import_foreign`], driven by
+//!    [`hip_slots::HipSlots::allocate_for_vulkan`].
+//! 4. From there on nothing changes: steps 4–8 above run on these buffers, HIP's kernel
+//!    writing through HIP's own mapping. `examples/hip_owned_memory.rs` is this in one file.
+//!
 //! ## Slots
 //!
 //! Vulkan creates `K` device-local height buffers ("slots", one per frame in flight)

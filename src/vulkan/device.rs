@@ -44,6 +44,9 @@ pub struct PhysicalDeviceInfo {
     pub has_pci_bus_info: bool,
     /// `VK_EXT_memory_budget`: the process's use of each heap can be read.
     pub has_memory_budget: bool,
+    /// `VK_EXT_external_memory_dma_buf`: memory can be imported from a Linux dma-buf fd
+    /// (what ROCm's `hipMemExportToShareableHandle` returns).
+    pub has_dma_buf_import: bool,
 }
 
 impl PhysicalDeviceInfo {
@@ -90,6 +93,7 @@ impl PhysicalDeviceInfo {
             has_external_semaphore_fd: has(ash::khr::external_semaphore_fd::NAME),
             has_pci_bus_info,
             has_memory_budget: has(ash::ext::memory_budget::NAME),
+            has_dma_buf_import: has(ash::ext::external_memory_dma_buf::NAME),
         })
     }
 
@@ -334,6 +338,9 @@ impl Device {
         if physical.has_external_semaphore_fd {
             extensions.push(ash::khr::external_semaphore_fd::NAME.as_ptr());
         }
+        if physical.has_dma_buf_import {
+            extensions.push(ash::ext::external_memory_dma_buf::NAME.as_ptr());
+        }
         if surface.is_some() {
             extensions.push(ash::khr::swapchain::NAME.as_ptr());
         }
@@ -475,6 +482,7 @@ mod tests {
             has_external_semaphore_fd: true,
             has_pci_bus_info: pci.is_some(),
             has_memory_budget: false,
+            has_dma_buf_import: false,
         }
     }
 

@@ -204,7 +204,8 @@ impl ImportedBuffer {
     /// Vulkan takes ownership of the fd only when vkAllocateMemory succeeds; on failure the
     /// `OwnedFd` is dropped and closed here.
     pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
-        let (buffer, requirements) = Self::unbound(device, exported.buffer_size, usage, "imported buffer")?;
+        let (buffer, requirements) =
+            Self::unbound(device, exported.buffer_size, usage, HANDLE_TYPE, "imported buffer")?;
         // An OPAQUE_FD that Vulkan exported is imported with the export's memory type and
         // allocation size (VkMemoryAllocateInfo's valid usage for imports of handles the
         // Vulkan API created; vkGetMemoryFdPropertiesKHR is not allowed for OPAQUE_FD).
@@ -217,36 +218,40 @@ impl ImportedBuffer {
                 requirements.memory_type_bits
             );
         }
-        buffer.bind_imported(exported.fd, exported.allocation_size, type_index, exported.dedicated)
+        buffer.bind_imported(exported.fd, HANDLE_TYPE, exported.allocation_size, type_index, exported.dedicated)
     }
 
-    /// Imports an `OPAQUE_FD` that another API made (HIP's `hipMemExportToShareableHandle`,
-    /// CUDA's `cuMemExportToShareableHandle`) as a buffer of `buffer_size` bytes at offset 0
-    /// of an allocation of `allocation_size` bytes (the exporter's size, rounded to its
-    /// granularity). The memory type is the first device-local type the buffer allows:
-    /// for handles not made by Vulkan the spec leaves the type to the importer (the
-    /// valid usage that pins type and size applies to handles the Vulkan API created), and
-    /// `vkGetMemoryFdPropertiesKHR` is not allowed for `OPAQUE_FD`. The allocation is not
-    /// dedicated (the exporter made no Vulkan buffer). Vulkan takes ownership of the fd when
+    /// Imports memory another API allocated and exported as an fd (HIP's
+    /// `hipMemExportToShareableHandle`), as a buffer of `buffer_size` bytes at offset 0 of
+    /// an allocation of `allocation_size` bytes (the exporter's size, rounded to its
+    /// granularity). `kind` says what the fd is (see [`ForeignFd`]); the memory type is a
+    /// device-local one the buffer allows (and, for a dma-buf, that
+    /// `vkGetMemoryFdPropertiesKHR` allows). The allocation is not dedicated: the
+    /// exporter made no Vulkan buffer. Vulkan takes ownership of the fd when
     /// vkAllocateMemory succeeds; on failure it is closed here.
     ///
-    /// Checked first, with a message saying which: the driver can import this usage as
-    /// `OPAQUE_FD` without a dedicated allocation, the buffer fits in the allocation, and a
-    /// device-local memory type allows it.
+    /// Checked first, each with its own message: the driver can import this usage with
+    /// that handle type without a dedicated allocation, the buffer fits the allocation, and
+    /// a memory type qualifies.
     ///
     /// # Safety
-    /// `fd` is an `OPAQUE_FD` payload of `allocation_size` bytes, made on this physical
-    /// device by a driver that shares Vulkan's memory model for it (the same GPU, matched
-    /// by UUID), which stays valid while the import lives (the import holds a reference).
+    /// `fd` is a payload of `allocation_size` bytes of the kind `kind` names, made on this
+    /// physical device (the same GPU, matched by UUID/PCI), which stays valid while the
+    /// import lives (the import holds its own reference to the memory).
     pub unsafe fn import_foreign(
         device: &Arc<Device>,
         fd: OwnedFd,
+        kind: ForeignFd,
         allocation_size: u64,
         buffer_size: u64,
         usage: vk::BufferUsageFlags,
         what: &str,
     ) -> Result<Self> {
-        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(HANDLE_TYPE);
+        let handle_type = kind.handle_type();
+        if kind == ForeignFd::DmaBuf && !device.physical.has_dma_buf_import {
+            bail!("{}: importing a dma-buf needs VK_EXT_external_memory_dma_buf, which it lacks", device.physical.name);
+        }
+        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(handle_type);
         let mut props = vk::ExternalBufferProperties::default();
         // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
         unsafe {
@@ -259,25 +264,65 @@ impl ImportedBuffer {
         let features = props.external_memory_properties.external_memory_features;
         if !features.contains(vk::ExternalMemoryFeatureFlags::IMPORTABLE) {
             bail!(
-                "{}: buffers with usage {usage:?} cannot be imported from an OPAQUE_FD (features {features:?})",
+                "{}: buffers with usage {usage:?} cannot be imported as {handle_type:?} (features {features:?})",
                 device.physical.name
             );
         }
         if features.contains(vk::ExternalMemoryFeatureFlags::DEDICATED_ONLY) {
             bail!(
-                "{}: this driver imports OPAQUE_FD buffers only as dedicated allocations, and memory another API \
-                 allocated is not dedicated to a Vulkan buffer",
+                "{}: this driver imports {handle_type:?} buffers only as dedicated allocations, and memory another \
+                 API allocated is not dedicated to a Vulkan buffer",
                 device.physical.name
             );
         }
-        let (buffer, req) = Self::unbound(device, buffer_size, usage, what)?;
+        let (buffer, req) = Self::unbound(device, buffer_size, usage, handle_type, what)?;
         if req.size > allocation_size {
             bail!("{what}: the buffer needs {} bytes but the imported allocation has {allocation_size}", req.size);
         }
+        let allowed = match kind {
+            // For OPAQUE_FD the spec leaves the type to the importer when the handle was
+            // not made by Vulkan, and vkGetMemoryFdPropertiesKHR is not allowed for it.
+            ForeignFd::Opaque => req.memory_type_bits,
+            ForeignFd::DmaBuf => {
+                use std::os::fd::AsRawFd;
+                let mut fd_props = vk::MemoryFdPropertiesKHR::default();
+                // SAFETY: the fd is open (owned here) and a dma-buf per the caller.
+                unsafe {
+                    device.external_memory_fd.get_memory_fd_properties(handle_type, fd.as_raw_fd(), &mut fd_props)
+                }
+                .with_context(|| format!("vkGetMemoryFdPropertiesKHR refused the dma-buf of {what}"))?;
+                req.memory_type_bits & fd_props.memory_type_bits
+            }
+        };
         let type_index = device
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .with_context(|| format!("importing {what}"))?;
-        buffer.bind_imported(fd, allocation_size, type_index, false)
+            .memory_type(allowed, vk::MemoryPropertyFlags::DEVICE_LOCAL)
+            .with_context(|| format!("importing {what} (memory types allowed: {allowed:#b})"))?;
+        buffer.bind_imported(fd, handle_type, allocation_size, type_index, false)
+    }
+}
+
+/// What an fd another API exported is, to Vulkan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForeignFd {
+    /// `OPAQUE_FD`: a payload of an API that shares the Vulkan driver and documents its
+    /// handles as importable that way: CUDA's `cuMemExportToShareableHandle` POSIX fd on
+    /// NVIDIA (its `simpleVulkanMMAP` sample imports it so). The spec's compatibility rule
+    /// for `OPAQUE_FD` is the same driver and device UUID.
+    Opaque,
+    /// `DMA_BUF_EXT`: a Linux dma-buf, what ROCm's `hipMemExportToShareableHandle` returns
+    /// (a KFD buffer object exported with `AMDKFD_IOC_EXPORT_DMABUF`). The spec-legal type
+    /// for memory Vulkan did not make (Vulkan-Docs issue 1783); RADV would take it as
+    /// `OPAQUE_FD` too (it imports both as dma-bufs), but that is outside the spec.
+    DmaBuf,
+}
+
+impl ForeignFd {
+    /// The Vulkan handle type.
+    pub fn handle_type(self) -> vk::ExternalMemoryHandleTypeFlags {
+        match self {
+            ForeignFd::Opaque => vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD,
+            ForeignFd::DmaBuf => vk::ExternalMemoryHandleTypeFlags::DMA_BUF_EXT,
+        }
     }
 }
 
@@ -288,13 +333,14 @@ impl ImportedBuffer {
         device: &Arc<Device>,
         size: u64,
         usage: vk::BufferUsageFlags,
+        handle_type: vk::ExternalMemoryHandleTypeFlags,
         what: &str,
     ) -> Result<(Self, vk::MemoryRequirements)> {
         let _live = crate::vulkan::live::Tracked::new("ImportedBuffer")?;
         if size == 0 {
             bail!("{what}: a buffer of 0 bytes cannot be created");
         }
-        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
+        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(handle_type);
         let info = vk::BufferCreateInfo::default().size(size).usage(usage).push_next(&mut external);
         // SAFETY: valid create info.
         let raw = unsafe { device.raw().create_buffer(&info, None) }
@@ -305,9 +351,16 @@ impl ImportedBuffer {
     }
 
     /// Allocates memory importing `fd` and binds it at offset 0.
-    fn bind_imported(mut self, fd: OwnedFd, allocation_size: u64, type_index: u32, dedicated: bool) -> Result<Self> {
+    fn bind_imported(
+        mut self,
+        fd: OwnedFd,
+        handle_type: vk::ExternalMemoryHandleTypeFlags,
+        allocation_size: u64,
+        type_index: u32,
+        dedicated: bool,
+    ) -> Result<Self> {
         use std::os::fd::AsRawFd;
-        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(HANDLE_TYPE).fd(fd.as_raw_fd());
+        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(handle_type).fd(fd.as_raw_fd());
         let mut dedicated_info = vk::MemoryDedicatedAllocateInfo::default().buffer(self.raw);
         let mut alloc = vk::MemoryAllocateInfo::default()
             .allocation_size(allocation_size)
@@ -318,8 +371,9 @@ impl ImportedBuffer {
         }
         // SAFETY: the import info names an fd we own; size, type and dedication are the
         // callers' (checked against the buffer's requirements).
-        self.memory = unsafe { self.device.raw().allocate_memory(&alloc, None) }
-            .with_context(|| format!("vkAllocateMemory failed importing an OPAQUE_FD of {allocation_size} bytes"))?;
+        self.memory = unsafe { self.device.raw().allocate_memory(&alloc, None) }.with_context(|| {
+            format!("vkAllocateMemory failed importing a {handle_type:?} fd of {allocation_size} bytes")
+        })?;
         // Success: the Vulkan implementation now owns the fd; forget ours without closing.
         std::mem::forget(fd);
         // SAFETY: imported memory at least as large as the buffer needs, of an allowed type.
