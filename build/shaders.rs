@@ -9,6 +9,7 @@ pub fn compile_all() {
     for (file, stage) in [
         ("grid.vert", naga::ShaderStage::Vertex),
         ("grid.frag", naga::ShaderStage::Fragment),
+        ("grid_image.frag", naga::ShaderStage::Fragment),
         ("sinewave.comp", naga::ShaderStage::Compute),
     ] {
         compile(file, stage);

@@ -55,3 +55,59 @@ extern "C" __global__ void sinewave(float* heights, unsigned int width, unsigned
         out[(size_t)r * width] = column_sin * row_cos[r];
     }
 }
+
+// ---- shading normals (--shading image) ---------------------------------------------
+// The unit normal of the drawn surface (x = u, y = h * HEIGHT_SCALE, z = v):
+// (-S * dh/du, 1, -S * dh/dv) normalised, with dh/du = f cos(a) cos(b) and
+// dh/dv = -f sin(a) sin(b), a = u f + t, b = v f + t; as src/sinewave.rs `normal`.
+// Stored as RGBA16F: four IEEE halves, w = 0.
+#ifdef __CUDACC__
+#include <cuda_fp16.h>
+#else
+#include <hip/hip_fp16.h>
+#endif
+
+// Keep in step with HEIGHT_SCALE in src/sinewave.rs.
+#define HEIGHT_SCALE 0.2f
+
+__device__ static inline ushort4 normal_texel(unsigned int x, unsigned int y, unsigned int width,
+                                              unsigned int height, float time)
+{
+    const float freq = 10.0f;
+    const float a = grid_coord(x, width) * freq + time;
+    const float b = grid_coord(y, height) * freq + time;
+    const float nx = -HEIGHT_SCALE * freq * cosf(a) * cosf(b);
+    const float nz = HEIGHT_SCALE * freq * sinf(a) * sinf(b);
+    const float inv = 1.0f / sqrtf(nx * nx + 1.0f + nz * nz);
+    return make_ushort4(__half_as_ushort(__float2half_rn(nx * inv)), __half_as_ushort(__float2half_rn(inv)),
+                        __half_as_ushort(__float2half_rn(nz * inv)), 0);
+}
+
+// texels: width * height RGBA16F texels, row-major, tightly packed (the buffer Vulkan
+// copies into the shading image where the runtime cannot map the image itself).
+// Launch: 2-D blocks covering width x height.
+extern "C" __global__ void sinewave_normals(ushort4* texels, unsigned int width, unsigned int height,
+                                            float time)
+{
+    const unsigned int x = blockIdx.x * blockDim.x + threadIdx.x;
+    const unsigned int y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= width || y >= height) {
+        return;
+    }
+    texels[(size_t)y * width + x] = normal_texel(x, y, width, height, time);
+}
+
+#ifdef __CUDACC__
+// The same into the shading image through a surface object on its level 0 (CUDA maps a
+// Vulkan image as a mipmapped array; ROCm does not, so AMD builds use the kernel above).
+extern "C" __global__ void sinewave_normals_surface(cudaSurfaceObject_t surface, unsigned int width,
+                                                    unsigned int height, float time)
+{
+    const unsigned int x = blockIdx.x * blockDim.x + threadIdx.x;
+    const unsigned int y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= width || y >= height) {
+        return;
+    }
+    surf2Dwrite(normal_texel(x, y, width, height, time), surface, (int)(x * sizeof(ushort4)), (int)y);
+}
+#endif

@@ -9,6 +9,7 @@
 #   bash scripts/gpu-run.sh handover # what one HIP<->Vulkan hand-over costs (examples/handover_cost.rs)
 #   bash scripts/gpu-run.sh lifetimes  # the HIP leak test
 #   bash scripts/gpu-run.sh hip-memory # --memory-owner hip cases only (also part of verify)
+#   bash scripts/gpu-run.sh shading    # --shading cases only (also part of verify)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -65,6 +66,43 @@ verify_hip_memory() {
   else
     tail -5 "$log"; echo "=== FAILED"; failed=1
   fi
+  return $failed
+}
+
+# --shading: the image HIP writes (directly, and through the copy path ROCm needs) and the
+# vertex path, with every strategy, both memory owners, run-ahead and the wall clock;
+# validation (with synchronization validation) on, --verify checks heights and image.
+verify_shading() {
+  local failed=0 cfg log
+  for cfg in "image timeline 2 1 vulkan 1024x1024" "image binary 2 1 vulkan 1024x1024" \
+             "image host 2 1 vulkan 1024x1024" "image serial 1 1 vulkan 1024x1024" \
+             "image-copy timeline 2 1 vulkan 1024x1024" "image-copy host 2 1 vulkan 1024x1024" \
+             "image-copy serial 1 1 vulkan 256x256" "image timeline 2 16 vulkan 1024x1024" \
+             "image-copy timeline 3 8 vulkan 1000x45" "image timeline 2 1 hip 1024x1024" \
+             "image binary 2 1 hip 1024x1024" "image host 2 1 hip 1024x1024" "image serial 1 1 hip 1024x1024" \
+             "image-copy timeline 2 4 hip 4097x1031" "vertex timeline 2 1 vulkan 1024x1024" \
+             "vertex serial 1 1 hip 1024x1024"; do
+    set -- $cfg
+    log="$OUT/verify-shading-$1-$2-k$3-ahead$4-$5-$6.log"
+    echo "=== --shading $1 --sync $2 --frames-in-flight $3 --run-ahead $4 --memory-owner $5 --grid $6"
+    if $BIN --headless --shading "$1" --sync "$2" --frames-in-flight "$3" --run-ahead "$4" --memory-owner "$5" \
+         --validation --verify --grid "$6" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
+         > "$log" 2>&1; then
+      grep -E "shading:|heights written|verify:" "$log"; echo "=== ok"
+    else
+      tail -5 "$log"; echo "=== FAILED"; failed=1
+    fi
+  done
+  log="$OUT/verify-shading-wall.log"
+  echo "=== --shading image --wall-clock (auto run-ahead)"
+  if $BIN --headless --shading image --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
+       --frames 600 > "$log" 2>&1; then
+    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
+  else
+    tail -5 "$log"; echo "=== FAILED"; failed=1
+  fi
+  $BIN --headless --shading image --frames 3 --time 1.0 --size 1280x720 \
+    --screenshot "$OUT/screenshot-image-shading.png" 2>&1 | grep -E "heights written|error"
   return $failed
 }
 
@@ -125,6 +163,7 @@ case "$what" in
       fi
     done
     verify_hip_memory || status=1
+    verify_shading || status=1
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
@@ -145,6 +184,9 @@ case "$what" in
     ;;
   hip-memory)
     verify_hip_memory
+    ;;
+  shading)
+    verify_shading
     ;;
   lifetimes)
     # The HIP half of the 200-cycle leak test (tests/lifetimes.rs, #[ignore]d without a GPU);

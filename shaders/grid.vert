@@ -13,10 +13,13 @@ layout(push_constant) uniform PushConstants {
 
 layout(location = 0) out vec3 out_world;
 layout(location = 1) out float out_height;
+// The grid coordinate in [-1, 1]², for looking up the shading image (grid_image.frag).
+layout(location = 2) out vec2 out_uv;
 
 void main() {
     vec3 world = vec3(in_uv.x, in_height * pc.params.x, in_uv.y);
     out_world = world;
     out_height = in_height;
+    out_uv = in_uv;
     gl_Position = pc.view_proj * vec4(world, 1.0);
 }

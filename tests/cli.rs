@@ -109,7 +109,7 @@ fn a_grid_larger_than_gpu_memory_is_refused_before_allocating() {
         );
         return;
     }
-    let out = run_demo(&["--headless", "--grid", "16384x16384", "--frames-in-flight", "4"]);
+    let out = run_demo(&["--headless", "--grid", "16384x16384", "--frames-in-flight", "4", "--shading", "vertex"]);
     assert_clean_failure(
         &out,
         &format!("grid 16384x16384 with 4 height buffers needs {} MiB of GPU memory", needed >> 20),

@@ -156,3 +156,122 @@ fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
     // Closed: the number names nothing, or (reused by a parallel test) another file.
     assert_ne!(identity(&path), Some(before), "the fd is still open after the failed import");
 }
+
+/// The shading image's export path without HIP: the CPU's normals uploaded into a shading
+/// image on one `VkDevice` (and released to the external family in `GENERAL`, as HIP finds
+/// it), its dedicated `OPAQUE_FD` memory imported into an identical image on a second
+/// device, which acquires it, copies it out and finds the same texels.
+#[test]
+fn exported_shading_image_reads_back_in_a_second_device() {
+    use hip_vulkan_sinewave::interop::normal_images::{NormalImages, NORMAL_FORMAT, NORMAL_IMAGE_USAGE};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+
+    let instance =
+        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
+    let physical =
+        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
+    let writer = Device::new(instance.clone(), physical.clone(), None).expect("first device");
+    let reader = Device::new(instance.clone(), physical, None).expect("second device");
+    let (w, h, t) = (61, 37, 1.75);
+    let pool1 = CommandPool::new(&writer, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let images = NormalImages::new(&writer, &pool1, w, h, 1, true).expect("shading image");
+    assert!(images.exportable(), "lavapipe exports RGBA16F images as OPAQUE_FD (this test's premise)");
+    let mut expected = vec![[half::f16::ZERO; 4]; (w * h) as usize];
+    sinewave::fill_normals(&mut expected, w, h, t);
+    let mut staging =
+        Buffer::host_visible(&writer, images.bytes(), vk::BufferUsageFlags::TRANSFER_SRC, "staging").expect("staging");
+    staging.write(&expected).expect("write staging");
+    pool1
+        .run_once("upload", |cmd| {
+            // SAFETY: recording; the staging buffer holds the texels; run_once waits.
+            unsafe {
+                images.record_upload(cmd, 0, staging.raw(), vk::PipelineStageFlags2::NONE);
+                images.record_release(cmd, 0);
+            }
+        })
+        .expect("upload");
+
+    // The second device: an identical image bound to the imported memory.
+    let exported = images.images[0].export().expect("export");
+    let d = reader.raw();
+    let mut external =
+        vk::ExternalMemoryImageCreateInfo::default().handle_types(vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD);
+    let info = vk::ImageCreateInfo::default()
+        .image_type(vk::ImageType::TYPE_2D)
+        .format(NORMAL_FORMAT)
+        .extent(vk::Extent3D { width: w, height: h, depth: 1 })
+        .mip_levels(1)
+        .array_layers(1)
+        .samples(vk::SampleCountFlags::TYPE_1)
+        .tiling(vk::ImageTiling::OPTIMAL)
+        .usage(NORMAL_IMAGE_USAGE)
+        .initial_layout(vk::ImageLayout::UNDEFINED)
+        .push_next(&mut external);
+    // SAFETY: valid create info, the same as the exported image's.
+    let image = unsafe { d.create_image(&info, None) }.expect("image");
+    let mut import = vk::ImportMemoryFdInfoKHR::default()
+        .handle_type(vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD)
+        .fd(exported.fd.as_raw_fd());
+    let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().image(image);
+    let alloc = vk::MemoryAllocateInfo::default()
+        .allocation_size(exported.allocation_size)
+        .memory_type_index(exported.memory_type_index)
+        .push_next(&mut import)
+        .push_next(&mut dedicated);
+    // SAFETY: the export's size, type and dedication; on success Vulkan owns the fd.
+    let memory = unsafe { d.allocate_memory(&alloc, None) }.expect("import the image's memory");
+    let _ = exported.fd.into_raw_fd();
+    // SAFETY: dedicated imported memory of the image's size.
+    unsafe { d.bind_image_memory(image, memory, 0) }.expect("bind");
+    let pool2 = CommandPool::new(&reader, vk::CommandPoolCreateFlags::empty()).expect("pool");
+    let mut readback = Buffer::host_visible(&reader, images.bytes(), vk::BufferUsageFlags::TRANSFER_DST, "readback")
+        .expect("readback");
+    let range = hip_vulkan_sinewave::vulkan::shared_image::color_range();
+    pool2
+        .run_once("read the imported image", |cmd| {
+            let acquire = [vk::ImageMemoryBarrier2::default()
+                .dst_stage_mask(vk::PipelineStageFlags2::COPY)
+                .dst_access_mask(vk::AccessFlags2::TRANSFER_READ)
+                .old_layout(vk::ImageLayout::GENERAL)
+                .new_layout(vk::ImageLayout::TRANSFER_SRC_OPTIMAL)
+                .src_queue_family_index(vk::QUEUE_FAMILY_EXTERNAL)
+                .dst_queue_family_index(reader.queue_family)
+                .image(image)
+                .subresource_range(range)];
+            let region = [vk::BufferImageCopy::default()
+                .image_subresource(vk::ImageSubresourceLayers {
+                    aspect_mask: vk::ImageAspectFlags::COLOR,
+                    mip_level: 0,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                })
+                .image_extent(vk::Extent3D { width: w, height: h, depth: 1 })];
+            let to_host = [vk::MemoryBarrier2::default()
+                .src_stage_mask(vk::PipelineStageFlags2::COPY)
+                .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
+                .dst_stage_mask(vk::PipelineStageFlags2::HOST)
+                .dst_access_mask(vk::AccessFlags2::HOST_READ)];
+            // SAFETY: recording; the image and buffer are the reader's and outlive the copy.
+            unsafe {
+                d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&acquire));
+                d.cmd_copy_image_to_buffer(cmd, image, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, readback.raw(), &region);
+                d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&to_host));
+            }
+        })
+        .expect("copy on the second device");
+    let got: Vec<[half::f16; 4]> = readback
+        .mapped_bytes()
+        .unwrap()
+        .chunks_exact(8)
+        .map(|t| std::array::from_fn(|c| half::f16::from_ne_bytes([t[2 * c], t[2 * c + 1]])))
+        .collect();
+    assert!(got == expected, "the second device sees exactly the texels the first uploaded");
+    // SAFETY: the reader idles first; nothing uses the image or its memory afterwards.
+    unsafe {
+        reader.wait_idle().expect("idle");
+        d.destroy_image(image, None);
+        d.free_memory(memory, None);
+    }
+    drop((readback, pool2, staging, images, pool1));
+    assert_eq!(instance.validation_counts(), (0, 0), "validation layer messages");
+}

@@ -76,6 +76,13 @@ int main(void) {
     V("hipExternalSemaphoreSignalParams.fence.value", offsetof(hipExternalSemaphoreSignalParams, params.fence.value))
     V("hipExternalSemaphoreWaitParams.fence.value", offsetof(hipExternalSemaphoreWaitParams, params.fence.value))
     V("hipExternalSemaphoreSignalParams.flags", offsetof(hipExternalSemaphoreSignalParams, flags))
+    V("hipChannelFormatKindFloat", hipChannelFormatKindFloat)
+    V("hipArraySurfaceLoadStore", hipArraySurfaceLoadStore)
+    V("hipResourceTypeArray", hipResourceTypeArray)
+    V("sizeof hipChannelFormatDesc", sizeof(hipChannelFormatDesc))
+    V("sizeof hipExtent", sizeof(hipExtent))
+    V("sizeof hipResourceDesc", sizeof(hipResourceDesc))
+    V("hipResourceDesc.res.array.array", offsetof(hipResourceDesc, res.array.array))
     V("hipMemHandleTypePosixFileDescriptor", hipMemHandleTypePosixFileDescriptor)
     V("hipMemAllocationTypePinned", hipMemAllocationTypePinned)
     V("hipMemLocationTypeDevice", hipMemLocationTypeDevice)
@@ -152,6 +159,9 @@ fn constants_match_the_installed_hip_headers() {
         ("hipMemcpyDeviceToDevice", ffi::HIP_MEMCPY_DEVICE_TO_DEVICE.into()),
         ("hipExternalMemoryHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD.into()),
         ("hipExternalSemaphoreHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD.into()),
+        ("hipChannelFormatKindFloat", ffi::HIP_CHANNEL_FORMAT_KIND_FLOAT.into()),
+        ("hipArraySurfaceLoadStore", ffi::HIP_ARRAY_SURFACE_LOAD_STORE.into()),
+        ("hipResourceTypeArray", ffi::HIP_RESOURCE_TYPE_ARRAY.into()),
         ("hipMemHandleTypePosixFileDescriptor", ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR.into()),
         ("hipMemAllocationTypePinned", ffi::HIP_MEM_ALLOCATION_TYPE_PINNED.into()),
         ("hipMemLocationTypeDevice", ffi::HIP_MEM_LOCATION_TYPE_DEVICE.into()),
@@ -197,6 +207,12 @@ fn descriptor_layouts_agree_with_the_installed_hip_headers() {
     ] {
         assert!(get(name) <= ours, "{name}: the header's is {} bytes, ffi.rs's only {ours}", get(name));
     }
+    // The image descriptors (hipExternalMemoryMipmappedArrayDesc is not in HIP 5's header:
+    // its layout is pinned by ffi.rs's unit test and the shim's static_asserts) ...
+    assert_eq!(get("sizeof hipChannelFormatDesc"), size_of::<ffi::ChannelFormatDesc>());
+    assert_eq!(get("sizeof hipExtent"), size_of::<ffi::Extent>());
+    assert_eq!(get("sizeof hipResourceDesc"), size_of::<ffi::ResourceDesc>());
+    assert_eq!(get("hipResourceDesc.res.array.array"), offset_of!(ffi::ResourceDesc, array));
     // The virtual memory descriptors: location and access the same in every HIP ...
     assert_eq!(get("sizeof hipMemLocation"), size_of::<ffi::MemLocation>());
     assert_eq!(get("sizeof hipMemAccessDesc"), size_of::<ffi::MemAccessDesc>());
@@ -260,6 +276,9 @@ fn the_nvidia_shim_declares_the_same_values_as_ffi_rs() {
         ("hipDeviceAttributePciDomainID", ffi::HIP_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID.into()),
         ("hipExternalMemoryHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD.into()),
         ("hipExternalMemoryDedicated", ffi::HIP_EXTERNAL_MEMORY_DEDICATED.into()),
+        ("hipChannelFormatKindFloat", ffi::HIP_CHANNEL_FORMAT_KIND_FLOAT.into()),
+        ("hipArraySurfaceLoadStore", ffi::HIP_ARRAY_SURFACE_LOAD_STORE.into()),
+        ("hipResourceTypeArray", ffi::HIP_RESOURCE_TYPE_ARRAY.into()),
         ("hipMemHandleTypePosixFileDescriptor", ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR.into()),
         ("hipMemAllocationTypePinned", ffi::HIP_MEM_ALLOCATION_TYPE_PINNED.into()),
         ("hipMemLocationTypeDevice", ffi::HIP_MEM_LOCATION_TYPE_DEVICE.into()),
@@ -301,18 +320,19 @@ fn the_nvidia_shim_defines_every_entry_point_ffi_rs_loads() {
     let shim = std::fs::read_to_string(root.join("src/hip/nvidia/shim.cpp")).expect("shim.cpp");
     let tables: Vec<&str> = ["hip_api! {", "hip_optional_api! {"]
         .iter()
-        .map(|start| {
-            let from = ffi_text.find(start).unwrap_or_else(|| panic!("ffi.rs has no `{start}`"));
+        .flat_map(|start| ffi_text.match_indices(start).map(|(from, _)| from))
+        .map(|from| {
             let rest = &ffi_text[from..];
             &rest[..rest.find("\n}\n").expect("table end")]
         })
         .collect();
+    assert_eq!(tables.len(), 3, "the required table and the two optional groups");
     let names: Vec<&str> = tables
         .iter()
         .flat_map(|table| table.lines())
         .filter_map(|line| line.trim().strip_prefix("fn ")?.split('(').next())
         .collect();
-    assert!(names.len() > 40, "found only {} entry points: {names:?}", names.len());
+    assert!(names.len() > 45, "found only {} entry points: {names:?}", names.len());
     let defined = |name: &str| {
         shim.split("HIP_SHIM_EXPORT").any(|def| def.split('(').next().is_some_and(|head| head.trim().ends_with(name)))
     };

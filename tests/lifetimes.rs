@@ -235,6 +235,7 @@ fn offscreen_options(device: DeviceSelection) -> RendererOptions {
         device,
         present_mode: vk::PresentModeKHR::FIFO,
         gpu_timing: true,
+        shading_images: false,
     }
 }
 
@@ -355,23 +356,26 @@ fn a_failure_at_any_point_of_set_up_frees_what_was_made() {
 }
 
 /// The interop set with its HIP imports: height slots exported and imported into HIP, the
-/// timeline semaphores, the kernel; three frames; then everything dropped. On one shared
-/// Vulkan device (NVIDIA's driver limits vkCreateInstance calls per process).
+/// timeline semaphores, the kernel, and shading images HIP writes directly (each mapped as
+/// an array with a surface object, where the runtime can); three frames; then everything
+/// dropped. On one shared Vulkan device (NVIDIA's driver limits vkCreateInstance calls per
+/// process).
 #[test]
 #[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
 fn hip_interop_cycles_give_everything_back() {
-    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Vulkan);
+    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Vulkan, false);
 }
 
 /// The same with HIP's memory (`--memory-owner hip`): each cycle allocates the slots with
-/// `hipMemCreate`, exports them as fds that Vulkan imports, and drops both sides.
+/// `hipMemCreate`, exports them as fds that Vulkan imports, and drops both sides; the
+/// shading images go through HIP-written buffers that Vulkan copies (the copy path).
 #[test]
 #[ignore = "needs a HIP GPU: run on the GPU machine with `bash scripts/gpu-run.sh lifetimes`"]
 fn hip_owned_memory_cycles_give_everything_back() {
-    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Hip);
+    hip_cycles(hip_vulkan_sinewave::interop::hip_slots::MemoryOwner::Hip, true);
 }
 
-fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner) {
+fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner, copy_normals: bool) {
     use hip_vulkan_sinewave::app::kernel_files::KernelImage;
     use hip_vulkan_sinewave::interop::hip_heights::{HipHeights, HipSetup};
     use hip_vulkan_sinewave::interop::sync::SyncRequest;
@@ -381,7 +385,7 @@ fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner) {
     let explicit = kernel_path.as_deref().map(|p| KernelImage::from_cli(p).expect("HVS_TEST_KERNEL"));
     let kernel = hip_vulkan_sinewave::app::kernel_files::find_and_load(&setup, explicit)
         .expect("kernel (HVS_TEST_KERNEL, beside the binary or embedded)");
-    let options = offscreen_options(setup.vulkan_selection(None));
+    let options = RendererOptions { shading_images: true, ..offscreen_options(setup.vulkan_selection(None)) };
     let first = Renderer::new(&options, Presentation::Offscreen { extent: vk::Extent2D { width: 64, height: 64 } })
         .expect("renderer");
     let device = first.device().clone();
@@ -398,13 +402,19 @@ fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner) {
             SyncRequest::Timeline,
             kernel.clone(),
         )?;
+        let mut source = source;
+        if let Some(images) = &renderer.slots().normals {
+            source.add_normals(images, copy_normals)?;
+        }
         renderer.set_height_source(Box::new(source))?;
+        anyhow::ensure!(renderer.image_shading(), "the cycle draws with the shading images");
         for t in [0.0, 0.5, 1.0] {
             renderer.render_at(t, &OrbitCamera::default())?;
         }
         Ok(())
     });
-    eprintln!("HIP interop ({owner} memory), {}", verdict.summary);
+    let normals = if copy_normals { "copied" } else { "direct where possible" };
+    eprintln!("HIP interop ({owner} memory, normals {normals}), {}", verdict.summary);
     assert!(verdict.failures().is_empty(), "leaks: {:#?}\n{}", verdict.failures(), verdict.summary);
 }
 

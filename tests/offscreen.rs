@@ -25,6 +25,10 @@ fn renderer(frames_in_flight: u32) -> Renderer {
 }
 
 fn renderer_with_slots(frames_in_flight: u32, extra_height_slots: u32) -> Renderer {
+    renderer_with(frames_in_flight, extra_height_slots, false)
+}
+
+fn renderer_with(frames_in_flight: u32, extra_height_slots: u32, shading_images: bool) -> Renderer {
     let options = RendererOptions {
         grid_width: GRID.0,
         grid_height: GRID.1,
@@ -34,6 +38,7 @@ fn renderer_with_slots(frames_in_flight: u32, extra_height_slots: u32) -> Render
         device: DeviceSelection::Best,
         present_mode: vk::PresentModeKHR::FIFO,
         gpu_timing: true,
+        shading_images,
     };
     let mut r = Renderer::new(&options, Presentation::Offscreen { extent: SIZE })
         .expect("offscreen renderer on this machine's Vulkan device");
@@ -356,4 +361,110 @@ fn height_buffers_another_allocator_owns_draw_the_expected_image() {
     let err = sinewave::max_abs_error(&heights, GRID.0, GRID.1, sinewave::wrap_time(TIME));
     assert!(err < 1e-5, "slot 1 after the owner freed its side: max abs error {err}");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+const EXPECTED_IMAGE_SHADING: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/expected/offscreen_image_shading_320x200.png");
+
+/// `--shading image` on lavapipe: the CPU source writes each slot's shading image (normals,
+/// RGBA16F) through a staging copy (the Vulkan half of HIP's copy fallback), the fragment
+/// shader samples it; the frame must match its committed picture and differ from the
+/// vertex-shaded one, the images read back must hold the reference normals of their frame
+/// (within RGBA16F rounding, 1e-3), and the validation layer, with synchronization
+/// validation, must stay silent through layouts and ownership transfers of three frames
+/// per slot.
+#[test]
+fn image_shading_samples_the_normals_the_source_wrote() {
+    let mut r = renderer_with(2, 1, true);
+    assert!(r.image_shading(), "the CPU source writes shading images");
+    let camera = OrbitCamera::default();
+    // 3 slots, 2 frames in flight: frames 0..6 reuse every slot twice.
+    let times = [0.25, 0.5, 0.75, 2.0, 3.5, TIME];
+    for t in times {
+        r.render_at(t, &camera).expect("render");
+    }
+    for (slot, t) in times[3..].iter().enumerate() {
+        let texels = r.read_back_normals(slot).expect("read back the shading image");
+        assert_eq!(texels.len(), (GRID.0 * GRID.1) as usize);
+        let err = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(*t));
+        assert!(err < 1e-3, "slot {slot}: max normal error {err}");
+        let stale = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(times[slot]));
+        assert!(stale > 0.05, "slot {slot} still holds its first frame's normals");
+    }
+    let image = r.read_back_image().expect("read back");
+    if std::env::var_os("UPDATE_EXPECTED").is_some() {
+        image.save_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("write expected image");
+    }
+    let expected =
+        RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    let (outliers, worst) = compare(&image, &expected);
+    if outliers > allowed {
+        let path = std::env::temp_dir().join("offscreen_image_shading_actual.png");
+        let _ = image.save_png(&path);
+        panic!(
+            "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (allowed {allowed}, worst {worst}); actual: {}",
+            path.display()
+        );
+    }
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+
+    // The lighting comes from the image: the same heights with every normal pointing
+    // along +z light the grid evenly, far from the committed picture.
+    let device = r.device().clone();
+    let sideways =
+        SidewaysNormals { heights: CpuHeights::new(&device, GRID.0, GRID.1, 3).expect("cpu"), staging: vec![] };
+    r.set_height_source(Box::new(sideways)).expect("set source");
+    for _ in 0..3 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    let (differing, _) = compare(&r.read_back_image().expect("read back"), &expected);
+    assert!(differing > allowed * 20, "normals along +z still look like the wave's ({differing} pixels differ)");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+/// Heights from the CPU, and shading images whose normals all point along +z.
+struct SidewaysNormals {
+    heights: CpuHeights,
+    staging: Vec<hip_vulkan_sinewave::vulkan::memory::Buffer>,
+}
+
+impl hip_vulkan_sinewave::interop::source::HeightSource for SidewaysNormals {
+    fn name(&self) -> &str {
+        "cpu heights, sideways normals"
+    }
+
+    fn produce(
+        &mut self,
+        frame: &hip_vulkan_sinewave::interop::source::FrameHeights<'_>,
+        sync: &mut hip_vulkan_sinewave::interop::source::SubmitSync,
+    ) -> anyhow::Result<()> {
+        let images = frame.slots.normals.as_ref().expect("shading images");
+        // The CPU source writes heights and (correct) normals; the upload below overwrites
+        // the normals in the same command buffer, after it.
+        self.heights.produce(frame, sync)?;
+        while self.staging.len() <= frame.slot {
+            let mut buffer = hip_vulkan_sinewave::vulkan::memory::Buffer::host_visible(
+                self.heights.device(),
+                images.bytes(),
+                vk::BufferUsageFlags::TRANSFER_SRC,
+                "sideways normals",
+            )?;
+            let one = half::f16::ONE;
+            buffer
+                .write(&vec![[half::f16::ZERO, half::f16::ZERO, one, half::f16::ZERO]; (GRID.0 * GRID.1) as usize])?;
+            self.staging.push(buffer);
+        }
+        // SAFETY: recording; the staging buffer holds the texels and lives as long as this
+        // source, which the renderer drops only after the GPU idles.
+        unsafe {
+            images.record_release(frame.cmd, frame.slot);
+            images.record_upload(frame.cmd, frame.slot, self.staging[frame.slot].raw(), vk::PipelineStageFlags2::NONE);
+        }
+        Ok(())
+    }
+
+    fn writes_normals(&self) -> bool {
+        true
+    }
 }

@@ -45,6 +45,9 @@ pub enum BenchMode {
     /// As timeline, but HIP allocates the height buffers (hipMemCreate) and Vulkan imports
     /// them (`--memory-owner hip`).
     HipMemory,
+    /// As timeline, and HIP also writes each frame's shading image (normals), which the
+    /// fragment shader samples (`--shading image`).
+    Image,
     /// A Vulkan compute shader, no HIP.
     Vulkan,
 }
@@ -72,7 +75,7 @@ impl BenchMode {
         match self {
             // Timeline: any burst (more frames than K add height buffers); binary hands
             // each frame over on its own, so only bursts within K are measured.
-            BenchMode::Timeline | BenchMode::HipMemory => requested.to_vec(),
+            BenchMode::Timeline | BenchMode::HipMemory | BenchMode::Image => requested.to_vec(),
             BenchMode::Binary => requested.iter().copied().filter(|&r| r <= k).collect(),
             _ => vec![1],
         }
@@ -249,6 +252,7 @@ fn run_one(
         },
         present_mode: vk::PresentModeKHR::IMMEDIATE,
         gpu_timing: true,
+        shading_images: mode == BenchMode::Image,
     };
     let mut renderer = match shared.as_ref() {
         Some(device) => Renderer::offscreen_on(device, &options, plan.size)?,
@@ -266,16 +270,17 @@ fn run_one(
             let owner = if m == BenchMode::HipMemory { MemoryOwner::Hip } else { MemoryOwner::Vulkan };
             let hip_slots = crate::app::heights::hip_slots_for(&mut renderer, setup, owner)?;
             let request = match m {
-                BenchMode::Timeline | BenchMode::HipMemory => SyncRequest::Timeline,
+                BenchMode::Timeline | BenchMode::HipMemory | BenchMode::Image => SyncRequest::Timeline,
                 BenchMode::Binary => SyncRequest::Binary,
                 BenchMode::Host => SyncRequest::Host,
                 _ => SyncRequest::Serial,
             };
-            Box::new(
-                HipHeights::with_slots(setup, renderer.device(), renderer.slots(), hip_slots, request, kernel.clone())?
-                    .with_timing()?
-                    .with_run_ahead(run_ahead as usize)?,
-            )
+            let mut source =
+                HipHeights::with_slots(setup, renderer.device(), renderer.slots(), hip_slots, request, kernel.clone())?;
+            if let Some(images) = &renderer.slots().normals {
+                source.add_normals(images, false)?;
+            }
+            Box::new(source.with_timing()?.with_run_ahead(run_ahead as usize)?)
         }
         (m, None) => bail!("{m:?} needs HIP"),
     };

@@ -31,7 +31,7 @@ pub const CHART_SIZE: (u32, u32) = (1600, 900);
 
 /// Modes in the order the bars are drawn (the order of `--bench-modes`); modes not listed
 /// here (from a newer JSON) follow, alphabetically.
-pub const MODE_ORDER: [&str; 7] = ["timeline", "hip-memory", "binary", "host", "serial", "copy", "vulkan"];
+pub const MODE_ORDER: [&str; 8] = ["timeline", "hip-memory", "image", "binary", "host", "serial", "copy", "vulkan"];
 
 /// One per-configuration record of the bench JSON: the fields the chart needs.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -562,8 +562,8 @@ mod tests {
         let expected: Vec<(u32, &str)> =
             [256, 1024, 4096, 8192].iter().flat_map(|&g| [(g, "fixed"), (g, "wall")]).collect();
         assert_eq!(keys, expected);
-        // Those runs predate the hip-memory mode.
-        let without: Vec<&str> = MODE_ORDER.iter().copied().filter(|&m| m != "hip-memory").collect();
+        // Those runs predate the hip-memory and image modes.
+        let without: Vec<&str> = MODE_ORDER.iter().copied().filter(|&m| m != "hip-memory" && m != "image").collect();
         for panel in &p {
             let modes: Vec<&str> = panel.bars.iter().map(|b| b.mode.as_str()).collect();
             assert_eq!(modes, without, "grid {} {}", panel.grid, panel.time);
@@ -572,7 +572,11 @@ mod tests {
         records.extend(parse_records(include_str!("../../benchmarks/h100-hip-memory.json")).unwrap());
         for panel in panels(&records) {
             let modes: Vec<&str> = panel.bars.iter().map(|b| b.mode.as_str()).collect();
-            let expected = if panel.grid == 8192 { without.clone() } else { MODE_ORDER.to_vec() };
+            let expected: Vec<&str> = if panel.grid == 8192 {
+                without.clone()
+            } else {
+                MODE_ORDER.iter().copied().filter(|&m| m != "image").collect()
+            };
             assert_eq!(modes, expected, "grid {} {}", panel.grid, panel.time);
         }
     }

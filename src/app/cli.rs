@@ -157,6 +157,20 @@ pub enum HeightsSource {
     Vulkan,
 }
 
+/// How the grid is lit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShadingArg {
+    /// image where the height source writes shading images, else vertex.
+    Auto,
+    /// Face normals from screen-space derivatives (no image).
+    Vertex,
+    /// Per-texel normals from a shading image the height source writes every frame.
+    Image,
+    /// image, with HIP writing a buffer that Vulkan copies into the image even where HIP
+    /// could write the image itself (the path of runtimes that cannot map images: ROCm).
+    ImageCopy,
+}
+
 /// Who allocates the height buffers' memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MemoryOwnerArg {
@@ -248,6 +262,13 @@ pub struct Cli {
     /// buffers hold (16 up to 1024x1024), at least the frames in flight; else 1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUN_AHEAD)))]
     pub run_ahead: Option<u32>,
+
+    /// How the grid is lit: image samples a per-texel normal image the height source writes
+    /// each frame (HIP, or the CPU); vertex derives face normals in the fragment shader;
+    /// auto takes image where the source writes it; image-copy is image through HIP's
+    /// buffer-and-copy path.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub shading: ShadingArg,
 
     /// Who allocates the height buffers (with --heights hip): vulkan exports its memory
     /// to HIP; hip allocates with its virtual memory API (hipMemCreate) and Vulkan imports it.

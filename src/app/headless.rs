@@ -76,8 +76,25 @@ pub fn verify(renderer: &Renderer, last: u64) -> Result<()> {
         slots.width, slots.height
     );
     anyhow::ensure!(err <= VERIFY_TOLERANCE, "verify failed: max abs error {err:e} exceeds {VERIFY_TOLERANCE:e}");
+    if renderer.image_shading() {
+        let texels = renderer.read_back_normals(slot)?;
+        let err = crate::sinewave::max_normal_error(&texels, slots.width, slots.height, time);
+        println!(
+            "verify: frame {last}, slot {slot}, {}x{} shading image (RGBA16F normals), max abs error {err:.3e} \
+             (tolerance {NORMAL_TOLERANCE:e})",
+            slots.width, slots.height
+        );
+        anyhow::ensure!(
+            err <= NORMAL_TOLERANCE,
+            "verify failed: shading image max abs error {err:e} exceeds {NORMAL_TOLERANCE:e}"
+        );
+    }
     Ok(())
 }
+
+/// Largest error `--verify` accepts in the shading image: RGBA16F rounds values in
+/// [-1, 1] by up to 4.9e-4.
+pub const NORMAL_TOLERANCE: f64 = 1e-3;
 
 /// Logs what a long run must keep flat: resident memory, GPU memory, open fds.
 fn report_resources(renderer: &Renderer, frames: u64) {

@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::app::cli::{Cli, HeightsSource, MemoryOwnerArg, SyncArg, MAX_RUN_AHEAD};
+use crate::app::cli::{Cli, HeightsSource, MemoryOwnerArg, ShadingArg, SyncArg, MAX_RUN_AHEAD};
 use crate::app::clock::TimeSource;
 use crate::app::heights::cpu::CpuHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
@@ -125,6 +125,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         },
         present_mode: cli.present_mode.to_vulkan(),
         gpu_timing: false,
+        shading_images: cli.shading != ShadingArg::Vertex,
     };
     let (mut renderer, hip) = match Renderer::new(&options, presentation.clone()) {
         Ok(renderer) => (renderer, hip),
@@ -162,6 +163,12 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         }
     }
     renderer.set_height_source(source)?;
+    if matches!(cli.shading, ShadingArg::Image | ShadingArg::ImageCopy) && !renderer.image_shading() {
+        anyhow::bail!(
+            "--shading image: {} does not write shading images (hip and cpu do); use --shading vertex or auto",
+            renderer.source_name()
+        );
+    }
     Ok(renderer)
 }
 
@@ -182,7 +189,7 @@ fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
 
 fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32) -> Result<Box<dyn HeightSource>> {
     let hip_slots = crate::app::heights::hip_slots_for(renderer, &ready.setup, cli.memory_owner.into())?;
-    let source = HipHeights::with_slots(
+    let mut source = HipHeights::with_slots(
         &ready.setup,
         renderer.device(),
         renderer.slots(),
@@ -190,6 +197,15 @@ fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32)
         cli.sync.into(),
         ready.kernel,
     )?;
+    if let Some(images) = &renderer.slots().normals {
+        match source.add_normals(images, cli.shading == ShadingArg::ImageCopy) {
+            Ok(()) => {}
+            Err(e) if cli.shading == ShadingArg::Auto => {
+                log::info!("shading: vertex (HIP cannot write the images: {e:#})")
+            }
+            Err(e) => return Err(e.context("--shading image")),
+        }
+    }
     let run_ahead = match cli.run_ahead {
         Some(frames) => frames,
         // Timeline hands a whole burst over with one signal and one wait; binary

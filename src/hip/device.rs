@@ -98,6 +98,14 @@ impl Hip {
         virtual_memory_export_supported(self.is_nvidia_shim(), self.version, self.api.virtual_memory.is_some())
     }
 
+    /// Whether this runtime maps imported Vulkan images as arrays that kernels write
+    /// through surface objects (the NVIDIA shim, over CUDA). ROCm's runtime does not export
+    /// `hipExternalMemoryGetMappedMipmappedArray` on Linux (see `ffi::ImageInteropApi`);
+    /// there HIP writes a buffer that Vulkan copies into the image.
+    pub fn maps_images(&self) -> bool {
+        self.api.image_interop.is_some()
+    }
+
     /// The function table, for the RAII types of this module.
     pub(crate) fn api(&self) -> &Api {
         &self.api

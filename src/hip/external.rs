@@ -94,6 +94,76 @@ impl ExternalMemory {
     }
 }
 
+impl ExternalMemory {
+    /// Maps an imported RGBA16F image of `width × height` texels (one level) as a HIP array
+    /// and creates a surface object on it, consuming the memory (the returned image owns
+    /// it, so the surface and array go before the import). On failure the memory is
+    /// destroyed.
+    ///
+    /// The import must be of a Vulkan image of exactly that format and size, optimal
+    /// tiling, dedicated (CUDA maps such images; ROCm's runtime cannot:
+    /// [`super::Hip::maps_images`]).
+    pub fn map_rgba16f_image(self, width: u32, height: u32) -> Result<MappedImage> {
+        let desc = ffi::ExternalMemoryMipmappedArrayDesc {
+            offset: 0,
+            format: ffi::ChannelFormatDesc { bits: [16; 4], kind: ffi::HIP_CHANNEL_FORMAT_KIND_FLOAT },
+            extent: ffi::Extent { width: width as usize, height: height as usize, depth: 0 },
+            flags: ffi::HIP_ARRAY_SURFACE_LOAD_STORE,
+            num_levels: 1,
+        };
+        // SAFETY: self.raw is live (owned); the descriptor matches the image (caller's contract).
+        let mipmap = unsafe { result::external_memory_get_mapped_mipmapped_array(self.hip.api(), self.raw, &desc) }?;
+        let mut image = MappedImage { surface: 0, mipmap, width, height, memory: self };
+        // SAFETY: the mipmapped array is live and has level 0.
+        let level0 = unsafe { result::get_mipmapped_array_level(image.memory.hip.api(), mipmap, 0) }?;
+        // SAFETY: level 0 lives as long as the mipmapped array, which `image` frees after
+        // destroying the surface; it was mapped with hipArraySurfaceLoadStore.
+        image.surface = unsafe { result::create_surface_object(image.memory.hip.api(), level0) }?;
+        Ok(image)
+    }
+}
+
+/// A Vulkan image's memory mapped in HIP: the mipmapped array, and a surface object on its
+/// level 0 that kernels write through. Owns the [`ExternalMemory`]; on drop waits for the
+/// device, destroys the surface, frees the array, then the import.
+pub struct MappedImage {
+    surface: ffi::HipSurfaceObject,
+    mipmap: ffi::HipMipmappedArray,
+    width: u32,
+    height: u32,
+    // Declared last so it drops after `Drop::drop` has released the array.
+    memory: ExternalMemory,
+}
+
+impl MappedImage {
+    /// The surface object (valid while `self` lives), a kernel argument.
+    pub fn surface(&self) -> ffi::HipSurfaceObject {
+        self.surface
+    }
+
+    /// Texels per row and rows.
+    pub fn extent(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+}
+
+impl Drop for MappedImage {
+    fn drop(&mut self) {
+        let hip = &self.memory.hip;
+        hip.synchronize_before_release("destroying a mapped image");
+        if self.surface != 0 {
+            // SAFETY: created once above, destroyed once here, no kernel queued (synchronised).
+            if let Err(e) = unsafe { result::destroy_surface_object(hip.api(), self.surface) } {
+                log::warn!("{e}");
+            }
+        }
+        // SAFETY: the array came from the mapping above, its surface is gone, freed once.
+        if let Err(e) = unsafe { result::free_mipmapped_array(hip.api(), self.mipmap) } {
+            log::warn!("{e}");
+        }
+    }
+}
+
 impl Drop for ExternalMemory {
     fn drop(&mut self) {
         self.hip.synchronize_before_release("hipDestroyExternalMemory");

@@ -199,6 +199,75 @@ pub struct MemAccessDesc {
     pub flags: c_int,
 }
 
+// Images: a Vulkan image's memory mapped as a HIP array and written through a surface
+// object. Checked against the installed headers (tests/hip_abi.rs) and CUDA's (the shim).
+/// `hipChannelFormatKindFloat`.
+pub const HIP_CHANNEL_FORMAT_KIND_FLOAT: c_int = 2;
+/// `hipArraySurfaceLoadStore`: the array may be bound to a surface object.
+pub const HIP_ARRAY_SURFACE_LOAD_STORE: c_uint = 2;
+/// `hipResourceTypeArray`.
+pub const HIP_RESOURCE_TYPE_ARRAY: c_int = 0;
+
+/// `hipMipmappedArray_t`: opaque.
+pub type HipMipmappedArray = *mut c_void;
+/// `hipArray_t`: opaque.
+pub type HipArray = *mut c_void;
+/// `hipSurfaceObject_t`: a pointer on AMD, a 64-bit integer in CUDA; passed by value
+/// (the same register either way on the x86-64 and AArch64 C ABIs).
+pub type HipSurfaceObject = u64;
+
+/// `hipChannelFormatDesc` (20 bytes): bits per channel and their kind.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChannelFormatDesc {
+    /// Bits of x, y, z, w.
+    pub bits: [c_int; 4],
+    /// `hipChannelFormatKind` ([`HIP_CHANNEL_FORMAT_KIND_FLOAT`]).
+    pub kind: c_int,
+}
+
+/// `hipExtent` (three `size_t`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extent {
+    /// Width in elements (arrays).
+    pub width: usize,
+    /// Height in rows.
+    pub height: usize,
+    /// Depth: 0 for a 2-D array.
+    pub depth: usize,
+}
+
+/// `hipExternalMemoryMipmappedArrayDesc` in HIP's layout (64 bytes: no reserved tail;
+/// CUDA's has one, 128 bytes, which the shim fills in by copying field by field).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExternalMemoryMipmappedArrayDesc {
+    /// Offset of the image in the memory object.
+    pub offset: u64,
+    /// Texel format.
+    pub format: ChannelFormatDesc,
+    /// Size of level 0.
+    pub extent: Extent,
+    /// `hipArray*` flags ([`HIP_ARRAY_SURFACE_LOAD_STORE`]).
+    pub flags: c_uint,
+    /// Mip levels.
+    pub num_levels: c_uint,
+}
+
+/// `hipResourceDesc` for an array resource (64 bytes: the type, then the union whose
+/// largest member, `pitch2D`, is 56 bytes; only `res.array.array` is set here).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceDesc {
+    /// `hipResourceType` ([`HIP_RESOURCE_TYPE_ARRAY`]).
+    pub res_type: c_int,
+    /// `res.array.array`, at offset 8.
+    pub array: HipArray,
+    /// The rest of the union: zero.
+    pub rest: [u64; 6],
+}
+
 /// `hipUUID`: 16 raw bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -338,6 +407,8 @@ macro_rules! hip_api {
             /// The virtual memory API, when the library exports all of it (HIP ≥ 5.1 and
             /// the shim do); `None` leaves the rest usable.
             pub virtual_memory: Option<VirtualMemoryApi>,
+            /// Image interop, when the library exports all of it (the shim does).
+            pub image_interop: Option<ImageInteropApi>,
             _library: Library,
         }
 
@@ -367,7 +438,11 @@ macro_rules! hip_api {
                 let virtual_memory = unsafe { VirtualMemoryApi::from_library(&library) }
                     .map_err(|(symbol, e)| log::debug!("{}: no virtual memory API ({symbol}: {e})", path.display()))
                     .ok();
-                Ok(Api { $($name,)* path, is_nvidia_shim, virtual_memory, _library: library })
+                // SAFETY: as above.
+                let image_interop = unsafe { ImageInteropApi::from_library(&library) }
+                    .map_err(|(symbol, e)| log::debug!("{}: no image interop ({symbol}: {e})", path.display()))
+                    .ok();
+                Ok(Api { $($name,)* path, is_nvidia_shim, virtual_memory, image_interop, _library: library })
             }
         }
     };
@@ -481,6 +556,25 @@ hip_optional_api! {
         fn hipMemMap(ptr: *mut c_void, size: usize, offset: usize, handle: hipMemGenericAllocationHandle_t, flags: u64) -> HipStatus;
         fn hipMemUnmap(ptr: *mut c_void, size: usize) -> HipStatus;
         fn hipMemSetAccess(ptr: *mut c_void, size: usize, desc: *const MemAccessDesc, count: usize) -> HipStatus;
+    }
+}
+
+hip_optional_api! {
+    /// Mapping a Vulkan image into HIP and writing it through a surface object. The NVIDIA
+    /// shim has it (CUDA maps images); ROCm's runtime does not export
+    /// `hipExternalMemoryGetMappedMipmappedArray` on Linux (5.2: absent from
+    /// `libamdhip64.so.5`'s symbols, and its `hipCreateSurfaceObject` is C++-mangled), so
+    /// there the shading image is copied from a buffer instead.
+    struct ImageInteropApi {
+        fn hipExternalMemoryGetMappedMipmappedArray(
+            mipmap: *mut HipMipmappedArray,
+            memory: hipExternalMemory_t,
+            desc: *const ExternalMemoryMipmappedArrayDesc,
+        ) -> HipStatus;
+        fn hipGetMipmappedArrayLevel(level_array: *mut HipArray, mipmap: HipMipmappedArray, level: c_uint) -> HipStatus;
+        fn hipFreeMipmappedArray(mipmap: HipMipmappedArray) -> HipStatus;
+        fn hipCreateSurfaceObject(surface: *mut HipSurfaceObject, desc: *const ResourceDesc) -> HipStatus;
+        fn hipDestroySurfaceObject(surface: HipSurfaceObject) -> HipStatus;
     }
 }
 
@@ -667,6 +761,19 @@ mod tests {
         assert_eq!(size_of::<MemLocation>(), 8);
         assert_eq!(size_of::<MemAccessDesc>(), 12);
         assert_eq!(offset_of!(MemAccessDesc, flags), 8);
+    }
+
+    #[test]
+    fn image_descriptors_match_hip() {
+        assert_eq!(size_of::<ChannelFormatDesc>(), 20);
+        assert_eq!(size_of::<Extent>(), 24);
+        assert_eq!(size_of::<ExternalMemoryMipmappedArrayDesc>(), 64);
+        assert_eq!(offset_of!(ExternalMemoryMipmappedArrayDesc, format), 8);
+        assert_eq!(offset_of!(ExternalMemoryMipmappedArrayDesc, extent), 32);
+        assert_eq!(offset_of!(ExternalMemoryMipmappedArrayDesc, flags), 56);
+        assert_eq!(offset_of!(ExternalMemoryMipmappedArrayDesc, num_levels), 60);
+        assert_eq!(size_of::<ResourceDesc>(), 64);
+        assert_eq!(offset_of!(ResourceDesc, array), 8);
     }
 
     #[test]

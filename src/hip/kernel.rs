@@ -7,6 +7,16 @@
 /// launch a 2-D grid covering `width × height`.
 pub const KERNEL_NAME: &str = "sinewave";
 
+/// The shading kernel of the same code object: `sinewave_normals(unsigned short* texels,
+/// unsigned int width, unsigned int height, float time)`, writing each texel's surface
+/// normal as four halves (RGBA16F, `w = 0`) at `texels[4 * (y * width + x)]`.
+pub const NORMALS_KERNEL_NAME: &str = "sinewave_normals";
+
+/// The same through a surface object on the shading image itself:
+/// `sinewave_normals_surface(surface, unsigned int width, unsigned int height, float time)`
+/// (CUDA builds only: it runs where the runtime maps Vulkan images, which ROCm does not).
+pub const NORMALS_SURFACE_KERNEL_NAME: &str = "sinewave_normals_surface";
+
 /// The code object `build/hip.rs` compiled from `kernels/sinewave.hip`;
 /// EMPTY when no HIP toolchain was found or the compile failed (then
 /// [`EMBEDDED_KERNEL_DESCRIPTION`] says why and how to get one).

@@ -52,9 +52,10 @@ mod virtual_memory;
 
 pub use device::{virtual_memory_export_supported, DeviceInfo, Hip, PciAddress, VIRTUAL_MEMORY_EXPORT_MIN_VERSION};
 pub use error::{HipError, LoadError, Result};
-pub use external::{ExternalMemory, ExternalSemaphore, MappedBuffer, SemaphoreKind};
+pub use external::{ExternalMemory, ExternalSemaphore, MappedBuffer, MappedImage, SemaphoreKind};
 pub use kernel::{
     kernel_image_kind, KernelImageKind, EMBEDDED_KERNEL, EMBEDDED_KERNEL_DESCRIPTION, KERNEL_IMAGE_MAGICS, KERNEL_NAME,
+    NORMALS_KERNEL_NAME, NORMALS_SURFACE_KERNEL_NAME,
 };
 pub use memory::DeviceBuffer;
 pub use module::{Function, Module};

@@ -82,6 +82,11 @@ pub struct Function {
 }
 
 impl Function {
+    /// Another kernel of the same module, by its (unmangled) name.
+    pub fn sibling(&self, name: &str) -> Result<Function> {
+        Module { loaded: self.module.clone() }.function(name)
+    }
+
     /// Queues the kernel on `stream` with a `grid` of `block`-sized blocks.
     ///
     /// # Safety

@@ -564,6 +564,92 @@ pub unsafe fn mem_set_access_read_write(api: &Api, ptr: *mut c_void, size: usize
     check(api, CALL, unsafe { (vm.hipMemSetAccess)(ptr, size, &desc, 1) })
 }
 
+// ---- image interop ---------------------------------------------------------------
+
+/// The optional image entry points, or an error naming `call`.
+fn image_interop<'a>(api: &'a Api, call: &'static str) -> Result<&'a ffi::ImageInteropApi> {
+    api.image_interop.as_ref().ok_or_else(|| HipError {
+        call,
+        code: ffi::HIP_ERROR_NOT_SUPPORTED,
+        name: "hipErrorNotSupported".into(),
+        message: format!(
+            "{} does not export HIP's image interop (hipExternalMemoryGetMappedMipmappedArray)",
+            api.path.display()
+        ),
+    })
+}
+
+/// `hipExternalMemoryGetMappedMipmappedArray`.
+///
+/// # Safety
+/// `memory` is a live import of an image's memory whose format, extent and levels `desc`
+/// describes.
+pub unsafe fn external_memory_get_mapped_mipmapped_array(
+    api: &Api,
+    memory: hipExternalMemory_t,
+    desc: &ffi::ExternalMemoryMipmappedArrayDesc,
+) -> Result<ffi::HipMipmappedArray> {
+    const CALL: &str = "hipExternalMemoryGetMappedMipmappedArray";
+    let images = image_interop(api, CALL)?;
+    let mut mipmap: ffi::HipMipmappedArray = ptr::null_mut();
+    // SAFETY: desc is initialised; writes one handle; the memory is the caller's contract.
+    check(api, CALL, unsafe { (images.hipExternalMemoryGetMappedMipmappedArray)(&mut mipmap, memory, desc) })?;
+    Ok(mipmap)
+}
+
+/// `hipGetMipmappedArrayLevel`: the array of `level` (owned by the mipmapped array).
+///
+/// # Safety
+/// `mipmap` is live and has that level.
+pub unsafe fn get_mipmapped_array_level(
+    api: &Api,
+    mipmap: ffi::HipMipmappedArray,
+    level: c_uint,
+) -> Result<ffi::HipArray> {
+    const CALL: &str = "hipGetMipmappedArrayLevel";
+    let images = image_interop(api, CALL)?;
+    let mut array: ffi::HipArray = ptr::null_mut();
+    // SAFETY: writes one handle; the mipmapped array is the caller's contract.
+    check(api, CALL, unsafe { (images.hipGetMipmappedArrayLevel)(&mut array, mipmap, level) })?;
+    Ok(array)
+}
+
+/// `hipFreeMipmappedArray`.
+///
+/// # Safety
+/// `mipmap` is live, freed once, with no surface object on it left and no queued work using it.
+pub unsafe fn free_mipmapped_array(api: &Api, mipmap: ffi::HipMipmappedArray) -> Result<()> {
+    const CALL: &str = "hipFreeMipmappedArray";
+    let images = image_interop(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (images.hipFreeMipmappedArray)(mipmap) })
+}
+
+/// `hipCreateSurfaceObject` on a whole array.
+///
+/// # Safety
+/// `array` is live, made with `hipArraySurfaceLoadStore`, and outlives the surface object.
+pub unsafe fn create_surface_object(api: &Api, array: ffi::HipArray) -> Result<ffi::HipSurfaceObject> {
+    const CALL: &str = "hipCreateSurfaceObject";
+    let images = image_interop(api, CALL)?;
+    let desc = ffi::ResourceDesc { res_type: ffi::HIP_RESOURCE_TYPE_ARRAY, array, rest: [0; 6] };
+    let mut surface: ffi::HipSurfaceObject = 0;
+    // SAFETY: desc is a full, initialised array resource; writes one handle.
+    check(api, CALL, unsafe { (images.hipCreateSurfaceObject)(&mut surface, &desc) })?;
+    Ok(surface)
+}
+
+/// `hipDestroySurfaceObject`.
+///
+/// # Safety
+/// `surface` is live, destroyed once, and no queued kernel uses it.
+pub unsafe fn destroy_surface_object(api: &Api, surface: ffi::HipSurfaceObject) -> Result<()> {
+    const CALL: &str = "hipDestroySurfaceObject";
+    let images = image_interop(api, CALL)?;
+    // SAFETY: upheld by the caller.
+    check(api, CALL, unsafe { (images.hipDestroySurfaceObject)(surface) })
+}
+
 /// A kernel name as a C string, or an error naming the problem.
 pub fn kernel_name(name: &str) -> Result<CString> {
     CString::new(name).map_err(|_| HipError {

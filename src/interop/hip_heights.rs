@@ -10,7 +10,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use ash::vk;
 
 use crate::hip;
+use crate::interop::hip_normals::HipNormals;
 use crate::interop::hip_slots::{HipSlots, MemoryOwner};
+use crate::interop::normal_images::NormalImages;
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
 use crate::interop::sync::plan::FramePlan;
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
@@ -132,6 +134,8 @@ pub struct HipHeights {
     name: String,
     kind: SyncKind,
     semaphores: SharedSemaphores,
+    /// With shading images: how HIP writes them (before `slots`: its imports go first too).
+    normals: Option<HipNormals>,
     slots: HipSlots,
     function: hip::Function,
     stream: hip::Stream,
@@ -237,6 +241,7 @@ impl HipHeights {
             },
             kind,
             semaphores,
+            normals: None,
             slots: imported,
             function,
             stream,
@@ -250,6 +255,28 @@ impl HipHeights {
             pending: Default::default(),
             submitted_plan: None,
         })
+    }
+
+    /// Also writes `images` (the slots' shading images) every frame, in the same hand-over
+    /// as the heights: directly where the runtime maps images, else through buffers Vulkan
+    /// copies (see [`HipNormals`]).
+    /// On failure the source is unchanged (it writes heights only). `force_copy` takes
+    /// the copy path even where HIP could write the images (to test it on NVIDIA).
+    pub fn add_normals(&mut self, images: &NormalImages, force_copy: bool) -> Result<()> {
+        anyhow::ensure!(
+            images.images.len() == self.slots.len() && (images.width(), images.height()) == (self.width, self.height),
+            "shading images ({} of {}x{}) do not match the height slots ({} of {}x{})",
+            images.images.len(),
+            images.width(),
+            images.height(),
+            self.slots.len(),
+            self.width,
+            self.height
+        );
+        let normals = HipNormals::new(&self.hip, &self.device, images, &self.function, force_copy)?;
+        self.name = format!("{}, normals {}", self.name.trim_end_matches(')'), normals.mode()) + ")";
+        self.normals = Some(normals);
+        Ok(())
     }
 
     /// Times every kernel with HIP events (for benchmarks; costs two event records a frame).
@@ -298,6 +325,11 @@ impl HipHeights {
                 time,
             )
         }?;
+        if let Some(normals) = &self.normals {
+            // SAFETY: the slot's image or normals buffer is free by the same hand-over as
+            // its heights (the waits enqueued before, or the renderer's fence).
+            unsafe { normals.launch(&self.stream, slot, self.width, self.height, time) }?;
+        }
         if let Some(events) = self.kernel_events.get_mut(slot) {
             events.end.record(&self.stream)?;
             events.recorded = true;
@@ -405,7 +437,17 @@ impl HeightSource for HipHeights {
                 vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
             )
         };
+        if let (Some(normals), Some(images)) = (&self.normals, &frame.slots.normals) {
+            // SAFETY: recording, before the draw; the frame's waits (added above) or the
+            // CPU wait cover HIP's write of the slot's normals (same stream, before the
+            // signals); the images and buffers live until the renderer idles.
+            unsafe { normals.record_vulkan(&self.device, frame.cmd, images, frame.slot) };
+        }
         Ok(())
+    }
+
+    fn writes_normals(&self) -> bool {
+        self.normals.is_some()
     }
 
     fn frames_ahead(&self) -> usize {

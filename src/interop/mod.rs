@@ -68,7 +68,9 @@
 //! memory that another API writes.
 
 pub mod hip_heights;
+pub mod hip_normals;
 pub mod hip_slots;
+pub mod normal_images;
 pub mod source;
 pub mod sync;
 
@@ -121,6 +123,8 @@ impl SlotBuffer {
 pub struct HeightSlots {
     /// The `K` buffers, slot `i` at index `i`.
     pub buffers: Vec<SlotBuffer>,
+    /// With `--shading image`: slot `i`'s shading image (normals) at index `i`.
+    pub normals: Option<normal_images::NormalImages>,
     /// Grid width (heights per row).
     pub width: u32,
     /// Grid height (rows).
@@ -141,13 +145,29 @@ impl HeightSlots {
                 if b.dedicated() { "dedicated" } else { "shared" }
             );
         }
-        Ok(Self { buffers: buffers.into_iter().map(SlotBuffer::Exported).collect(), width, height })
+        Ok(Self { buffers: buffers.into_iter().map(SlotBuffer::Exported).collect(), normals: None, width, height })
     }
 
     /// Slots whose memory another API allocated: `buffers[i]` (of at least `width ×
     /// height` `f32`, [`HEIGHT_BUFFER_USAGE`]) is slot `i`.
     pub fn from_imported(buffers: Vec<ImportedBuffer>, width: u32, height: u32) -> Self {
-        Self { buffers: buffers.into_iter().map(SlotBuffer::Imported).collect(), width, height }
+        Self { buffers: buffers.into_iter().map(SlotBuffer::Imported).collect(), normals: None, width, height }
+    }
+
+    /// Adds one shading image per slot (`images` must have as many, of the grid's size).
+    pub fn with_normals(mut self, images: normal_images::NormalImages) -> Result<Self> {
+        anyhow::ensure!(
+            (images.images.len(), images.width(), images.height()) == (self.len(), self.width, self.height),
+            "{} shading images of {}x{} for {} height slots of {}x{}",
+            images.images.len(),
+            images.width(),
+            images.height(),
+            self.len(),
+            self.width,
+            self.height
+        );
+        self.normals = Some(images);
+        Ok(self)
     }
 
     /// Number of slots (`K`).

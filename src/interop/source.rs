@@ -60,6 +60,14 @@ pub trait HeightSource {
     /// Fills `frame.slot` for `frame.time` (see the module docs for the contract).
     fn produce(&mut self, frame: &FrameHeights<'_>, sync: &mut SubmitSync) -> anyhow::Result<()>;
 
+    /// Whether the source also writes the slot's shading image when the slots have them
+    /// ([`HeightSlots::normals`]): then `produce` must leave the image ready for the
+    /// fragment shader ([`crate::interop::normal_images::NormalImages::record_upload`] or
+    /// `record_acquire`). False by default: the renderer then shades without it.
+    fn writes_normals(&self) -> bool {
+        false
+    }
+
     /// How many frames after the current one the source would like to write now, when the
     /// caller can fix their times ([`FrameHeights::ahead`]); 0 by default.
     fn frames_ahead(&self) -> usize {

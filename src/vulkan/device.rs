@@ -324,6 +324,7 @@ impl Device {
             (f12.timeline_semaphore, "timelineSemaphore"),
             (f13.synchronization2, "synchronization2"),
             (f13.dynamic_rendering, "dynamicRendering"),
+            (f13.maintenance4, "maintenance4"),
         ] {
             if ok == vk::FALSE {
                 bail!("Vulkan device {} lacks the {what} feature", physical.name);
@@ -349,7 +350,12 @@ impl Device {
             [vk::DeviceQueueCreateInfo::default().queue_family_index(queue_family).queue_priorities(&priorities)];
         let enabled = vk::PhysicalDeviceFeatures::default().fill_mode_non_solid(wireframe_supported);
         let mut e12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
-        let mut e13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true).dynamic_rendering(true);
+        // maintenance4 (required of every Vulkan 1.3 device) relaxes interface matching: grid.vert
+        // writes the grid coordinate that only grid_image.frag reads.
+        let mut e13 = vk::PhysicalDeviceVulkan13Features::default()
+            .synchronization2(true)
+            .dynamic_rendering(true)
+            .maintenance4(true);
         let info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_info)
             .enabled_extension_names(&extensions)

@@ -10,6 +10,7 @@ pub mod export;
 pub mod instance;
 pub mod live;
 pub mod memory;
+pub mod shared_image;
 pub mod sync;
 
 pub use device::{Device, DeviceSelection, PciAddress, PhysicalDeviceInfo};

@@ -75,16 +75,26 @@ impl Renderer {
         };
         let push =
             GridPushConstants::new(camera.view_proj(extent.width as f32 / extent.height.max(1) as f32), HEIGHT_SCALE);
-        let pipeline = match (self.wireframe, self.pipeline.wireframe) {
-            (true, Some(w)) => w,
-            _ => self.pipeline.fill,
+        let shading_set = match (&self.shading, self.image_shading) {
+            (Some(sets), true) => sets.sets.get(slot).copied(),
+            _ => None,
+        };
+        let pipeline = match (self.wireframe, shading_set.is_some()) {
+            (true, false) => self.pipeline.wireframe.unwrap_or(self.pipeline.fill),
+            (true, true) => self.pipeline.wireframe_image.unwrap_or(self.pipeline.fill_image),
+            (false, false) => self.pipeline.fill,
+            (false, true) => self.pipeline.fill_image,
         };
         // SAFETY: cmd is recording; every handle belongs to this device and is alive;
-        // the height slot was made visible to vertex input by the height source.
+        // the height slot was made visible to vertex input, and with image shading the
+        // slot's image readable by the fragment shader, by the height source.
         unsafe {
             d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_attachment));
             d.cmd_begin_rendering(cmd, &rendering);
             d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
+            if let Some(set) = shading_set {
+                d.cmd_bind_descriptor_sets(cmd, vk::PipelineBindPoint::GRAPHICS, self.pipeline.layout, 0, &[set], &[]);
+            }
             d.cmd_set_viewport(cmd, 0, &[viewport]);
             d.cmd_set_scissor(cmd, 0, &[area]);
             d.cmd_push_constants(cmd, self.pipeline.layout, vk::ShaderStageFlags::VERTEX, 0, bytemuck::bytes_of(&push));

@@ -14,6 +14,7 @@ pub mod image;
 pub mod mesh;
 pub mod pipeline;
 mod readback;
+pub mod shading;
 pub mod swapchain;
 pub mod target;
 pub mod timestamps;
@@ -28,6 +29,7 @@ use crate::app::camera::OrbitCamera;
 use crate::app::clock::AnimationClock;
 use crate::app::renderer::pipeline::GridPipeline;
 use crate::app::renderer::swapchain::Surface;
+use crate::interop::normal_images::NormalImages;
 use crate::interop::source::{FrameHeights, HeightSource, SourceTimings, SubmitSync};
 use crate::interop::{release_to_external, HeightSlots};
 use crate::vulkan::commands::CommandPool;
@@ -41,7 +43,7 @@ use timestamps::TimestampPool;
 /// How long the CPU waits for a frame's fence before calling the GPU hung.
 const FENCE_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Vertical scale of the heights in world units (grid spans [-1, 1]).
-pub const HEIGHT_SCALE: f32 = 0.2;
+pub use crate::sinewave::HEIGHT_SCALE;
 const CLEAR_COLOR: [f32; 4] = [0.02, 0.02, 0.03, 1.0];
 
 /// Share of the device-local heap the grid may take: the rest is left to the driver, the
@@ -51,14 +53,24 @@ pub const HEAP_SHARE_PERCENT: u64 = 90;
 /// Refuses, before anything is allocated, a grid whose buffers (mesh and `S` height slots)
 /// would not fit in [`HEAP_SHARE_PERCENT`] of a device-local heap of `heap_bytes`.
 pub fn check_grid_fits(options: &RendererOptions, heap_bytes: u64, device_name: &str) -> Result<()> {
-    let needed = crate::app::grid::device_bytes(options.grid_width, options.grid_height, options.height_slots());
+    let shading_images = if options.shading_images {
+        u64::from(options.grid_width)
+            * u64::from(options.grid_height)
+            * crate::interop::normal_images::NORMAL_TEXEL_BYTES
+            * u64::from(options.height_slots())
+    } else {
+        0
+    };
+    let needed = crate::app::grid::device_bytes(options.grid_width, options.grid_height, options.height_slots())
+        + shading_images;
     if needed > heap_bytes / 100 * HEAP_SHARE_PERCENT {
         bail!(
-            "grid {}x{} with {} height buffers needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
+            "grid {}x{} with {} height buffers{} needs {} MiB of GPU memory; {device_name} has a {} MiB heap. \
              Use a smaller --grid, fewer --frames-in-flight or a smaller --run-ahead",
             options.grid_width,
             options.grid_height,
             options.height_slots(),
+            if options.shading_images { " and shading images" } else { "" },
             needed >> 20,
             heap_bytes >> 20
         );
@@ -88,6 +100,9 @@ pub struct RendererOptions {
     pub present_mode: vk::PresentModeKHR,
     /// Record GPU timestamps around the heights and the draw (benchmarks).
     pub gpu_timing: bool,
+    /// Give every height slot a shading image (normals) for `--shading image`; the draw
+    /// samples it when the height source writes it ([`HeightSource::writes_normals`]).
+    pub shading_images: bool,
 }
 
 /// Stage times of one completed frame, in milliseconds.
@@ -152,6 +167,10 @@ pub struct Renderer {
     frames: Vec<FrameResources>,
     pipeline: GridPipeline,
     mesh: GridMesh,
+    /// With shading images: their descriptor sets (before `slots`, whose images they name).
+    shading: Option<shading::ShadingSets>,
+    /// The draw samples the slot's shading image: there are images and the source writes them.
+    image_shading: bool,
     slots: HeightSlots,
     target: Target,
     pool: CommandPool,
@@ -230,7 +249,20 @@ impl Renderer {
         };
         let pipeline = GridPipeline::new(&device, color_format)?;
         let mesh = GridMesh::upload(&device, &pool, options.grid_width, options.grid_height)?;
-        let slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.height_slots())?;
+        let mut slots = HeightSlots::new(&device, options.grid_width, options.grid_height, options.height_slots())?;
+        let mut shading = None;
+        if options.shading_images {
+            let images = NormalImages::new(
+                &device,
+                &pool,
+                options.grid_width,
+                options.grid_height,
+                options.height_slots() as usize,
+                true,
+            )?;
+            shading = Some(shading::ShadingSets::new(&device, pipeline.set_layout, &images)?);
+            slots = slots.with_normals(images)?;
+        }
         let timestamps = if options.gpu_timing { TimestampPool::new(&device, options.frames_in_flight)? } else { None };
         let cmds = pool.allocate(options.frames_in_flight)?;
         let frames = cmds
@@ -244,6 +276,8 @@ impl Renderer {
             frames,
             pipeline,
             mesh,
+            shading,
+            image_shading: false,
             slots,
             target,
             pool,
@@ -279,9 +313,23 @@ impl Renderer {
     /// Sets who writes the heights; the previous source is dropped after the GPU idles.
     pub fn set_height_source(&mut self, source: Box<dyn HeightSource>) -> Result<()> {
         self.device.wait_idle()?;
-        log::info!("heights written by: {}", source.name());
+        self.image_shading = self.slots.normals.is_some() && source.writes_normals();
+        log::info!(
+            "heights written by: {}; shading: {}",
+            source.name(),
+            match (self.slots.normals.is_some(), self.image_shading) {
+                (true, true) => "image (the source writes the normals)",
+                (true, false) => "vertex (this source does not write shading images)",
+                _ => "vertex",
+            }
+        );
         self.source = Some(source);
         Ok(())
+    }
+
+    /// Whether the draw samples the shading image the source writes (`--shading image`).
+    pub fn image_shading(&self) -> bool {
+        self.image_shading
     }
 
     /// Replaces the height buffers with `slots` (e.g. HIP's memory imported into Vulkan,
@@ -300,6 +348,13 @@ impl Renderer {
         );
         self.device.wait_idle()?;
         self.source = None;
+        self.image_shading = false;
+        let mut slots = slots;
+        if slots.normals.is_none() {
+            if let Some(images) = self.slots.normals.take() {
+                slots = slots.with_normals(images)?;
+            }
+        }
         self.slots = slots;
         Ok(())
     }
@@ -446,6 +501,11 @@ impl Renderer {
                 vk::AccessFlags2::VERTEX_ATTRIBUTE_READ,
             )
         };
+        if let (true, Some(images)) = (self.image_shading, &self.slots.normals) {
+            // SAFETY: recording; the source made the image readable this frame (the
+            // writes_normals contract); it lives until the renderer idles.
+            unsafe { images.record_release(cmd, slot) };
+        }
         // SAFETY: recording.
         unsafe { d.end_command_buffer(cmd) }.context("vkEndCommandBuffer")?;
 
@@ -563,6 +623,7 @@ mod tests {
             device: DeviceSelection::Best,
             present_mode: vk::PresentModeKHR::FIFO,
             gpu_timing: false,
+            shading_images: false,
         }
     }
 

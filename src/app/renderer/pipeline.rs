@@ -12,6 +12,7 @@ use crate::vulkan::device::Device;
 
 const GRID_VERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/grid.vert.spv"));
 const GRID_FRAG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/grid.frag.spv"));
+const GRID_IMAGE_FRAG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/grid_image.frag.spv"));
 
 /// The push constants of `shaders/grid.vert`, byte for byte.
 #[repr(C)]
@@ -28,13 +29,22 @@ impl GridPushConstants {
     }
 }
 
-/// Filled and wireframe grid pipelines for one colour format.
+/// Filled and wireframe grid pipelines for one colour format, each with the vertex
+/// shading (`grid.frag`) and the image shading (`grid_image.frag`, set 0: the slot's
+/// shading image and a sampler). One layout serves all four.
 pub struct GridPipeline {
     device: Arc<Device>,
     pub layout: vk::PipelineLayout,
+    /// Set 0 of the image-shaded pipelines: binding 0 the shading image (sampled), binding
+    /// 1 its sampler (separate: naga's GLSL front end has no combined samplers).
+    pub set_layout: vk::DescriptorSetLayout,
     pub fill: vk::Pipeline,
     /// `None` when the device lacks `fillModeNonSolid`.
     pub wireframe: Option<vk::Pipeline>,
+    /// `fill` with image shading.
+    pub fill_image: vk::Pipeline,
+    /// `wireframe` with image shading.
+    pub wireframe_image: Option<vk::Pipeline>,
     pub color_format: vk::Format,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
@@ -43,22 +53,56 @@ pub struct GridPipeline {
 impl GridPipeline {
     pub fn new(device: &Arc<Device>, color_format: vk::Format) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("GridPipeline")?;
+        let bindings = [
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(0)
+                .descriptor_type(vk::DescriptorType::SAMPLED_IMAGE)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::FRAGMENT),
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(1)
+                .descriptor_type(vk::DescriptorType::SAMPLER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::FRAGMENT),
+        ];
+        // SAFETY: valid create info.
+        let set_layout = unsafe {
+            device
+                .raw()
+                .create_descriptor_set_layout(&vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings), None)
+        }
+        .context("vkCreateDescriptorSetLayout failed (shading image)")?;
+        let mut pipeline = Self {
+            device: device.clone(),
+            layout: vk::PipelineLayout::null(),
+            set_layout,
+            fill: vk::Pipeline::null(),
+            wireframe: None,
+            fill_image: vk::Pipeline::null(),
+            wireframe_image: None,
+            color_format,
+            _live,
+        };
         let push = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::VERTEX)
             .offset(0)
             .size(std::mem::size_of::<GridPushConstants>() as u32)];
-        let layout_info = vk::PipelineLayoutCreateInfo::default().push_constant_ranges(&push);
+        let set_layouts = [set_layout];
+        let layout_info = vk::PipelineLayoutCreateInfo::default().set_layouts(&set_layouts).push_constant_ranges(&push);
         // SAFETY: valid create info.
-        let layout = unsafe { device.raw().create_pipeline_layout(&layout_info, None) }
+        pipeline.layout = unsafe { device.raw().create_pipeline_layout(&layout_info, None) }
             .context("vkCreatePipelineLayout failed")?;
-        let mut pipeline =
-            Self { device: device.clone(), layout, fill: vk::Pipeline::null(), wireframe: None, color_format, _live };
 
+        let layout = pipeline.layout;
         let vert = ShaderModule::new(device, GRID_VERT, "grid.vert")?;
         let frag = ShaderModule::new(device, GRID_FRAG, "grid.frag")?;
+        let frag_image = ShaderModule::new(device, GRID_IMAGE_FRAG, "grid_image.frag")?;
         pipeline.fill = create(device, layout, color_format, &vert, &frag, vk::PolygonMode::FILL)?;
+        pipeline.fill_image = create(device, layout, color_format, &vert, &frag_image, vk::PolygonMode::FILL)?;
         if device.wireframe_supported {
             pipeline.wireframe = Some(create(device, layout, color_format, &vert, &frag, vk::PolygonMode::LINE)?);
+            pipeline.wireframe_image =
+                Some(create(device, layout, color_format, &vert, &frag_image, vk::PolygonMode::LINE)?);
         }
         Ok(pipeline)
     }
@@ -68,11 +112,13 @@ impl Drop for GridPipeline {
     fn drop(&mut self) {
         // SAFETY: the owner waited for the GPU; null handles are ignored.
         unsafe {
-            self.device.raw().destroy_pipeline(self.fill, None);
-            if let Some(w) = self.wireframe {
-                self.device.raw().destroy_pipeline(w, None);
+            for p in
+                [Some(self.fill), self.wireframe, Some(self.fill_image), self.wireframe_image].into_iter().flatten()
+            {
+                self.device.raw().destroy_pipeline(p, None);
             }
             self.device.raw().destroy_pipeline_layout(self.layout, None);
+            self.device.raw().destroy_descriptor_set_layout(self.set_layout, None);
         }
     }
 }

@@ -66,4 +66,11 @@ impl Renderer {
         let bytes = readback.mapped_bytes()?;
         Ok(bytes.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
+
+    /// Waits for the GPU, then reads back `slot`'s shading image (RGBA16F normals) through
+    /// Vulkan. Fails when the renderer has no shading images.
+    pub fn read_back_normals(&self, slot: usize) -> Result<Vec<[half::f16; 4]>> {
+        let images = self.slots.normals.as_ref().context("this renderer has no shading images")?;
+        images.read_back(&self.pool, slot)
+    }
 }

@@ -240,6 +240,60 @@ static_assert(offsetof(hipMemAccessDesc, flags) == offsetof(CUmemAccessDesc, fla
 static_assert(sizeof(hipMemGenericAllocationHandle_t) >= sizeof(CUmemGenericAllocationHandle),
               "a CUDA allocation handle fits in HIP's");
 
+// Image interop: a Vulkan image's memory mapped as a mipmapped array and written through a
+// surface object, in HIP's layouts (ffi.rs: ExternalMemoryMipmappedArrayDesc, 64 bytes, and
+// ResourceDesc, 64 bytes); CUDA's own structs are larger (reserved tails), so the functions
+// below copy field by field.
+enum : int {
+    hipChannelFormatKindFloat = 2,
+    hipArraySurfaceLoadStore = 2,
+    hipResourceTypeArray = 0,
+};
+
+struct hipChannelFormatDesc {
+    int x;
+    int y;
+    int z;
+    int w;
+    int f;
+};
+
+struct hipExtent {
+    size_t width;
+    size_t height;
+    size_t depth;
+};
+
+struct hipExternalMemoryMipmappedArrayDesc {
+    unsigned long long offset;
+    hipChannelFormatDesc formatDesc;
+    hipExtent extent;
+    unsigned flags;
+    unsigned numLevels;
+};
+
+struct hipResourceDesc {
+    int resType;
+    union {
+        struct {
+            void* array;
+        } array;
+        unsigned char bytes[56];
+    } res;
+};
+
+static_assert((int)hipChannelFormatKindFloat == (int)cudaChannelFormatKindFloat, "float channel kind");
+static_assert((int)hipArraySurfaceLoadStore == (int)cudaArraySurfaceLoadStore, "surface load/store flag");
+static_assert((int)hipResourceTypeArray == (int)cudaResourceTypeArray, "array resource type");
+static_assert(sizeof(hipChannelFormatDesc) == sizeof(cudaChannelFormatDesc), "channel format desc");
+static_assert(sizeof(hipExtent) == sizeof(cudaExtent), "extent");
+static_assert(sizeof(hipExternalMemoryMipmappedArrayDesc) == 64, "mipmapped array desc (HIP's size)");
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, extent) == 32, "extent offset");
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, numLevels) == 60, "numLevels offset");
+static_assert(sizeof(hipResourceDesc) == 64, "resource desc (HIP's size)");
+static_assert(offsetof(hipResourceDesc, res) == 8, "resource union offset");
+static_assert(sizeof(cudaSurfaceObject_t) == sizeof(unsigned long long), "surface object is 64-bit");
+
 // ---- error codes -----------------------------------------------------------
 
 struct CodeInfo {
@@ -785,4 +839,73 @@ HIP_SHIM_EXPORT hipError_t hipMemSetAccess(void* ptr, size_t size, const hipMemA
         cuda_desc[i].flags = (CUmemAccess_flags)desc[i].flags;
     }
     return check("hipMemSetAccess", cuMemSetAccess((CUdeviceptr)ptr, size, cuda_desc, count));
+}
+
+// ---- image interop (HIP writes the shading image) ------------------------------
+
+HIP_SHIM_EXPORT hipError_t hipExternalMemoryGetMappedMipmappedArray(
+    void** mipmap, hipExternalMemory_t memory, const hipExternalMemoryMipmappedArrayDesc* desc) {
+    if (mipmap == nullptr || desc == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    cudaExternalMemoryMipmappedArrayDesc cuda_desc;
+    std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.offset = desc->offset;
+    cuda_desc.formatDesc.x = desc->formatDesc.x;
+    cuda_desc.formatDesc.y = desc->formatDesc.y;
+    cuda_desc.formatDesc.z = desc->formatDesc.z;
+    cuda_desc.formatDesc.w = desc->formatDesc.w;
+    cuda_desc.formatDesc.f = (cudaChannelFormatKind)desc->formatDesc.f;
+    cuda_desc.extent.width = desc->extent.width;
+    cuda_desc.extent.height = desc->extent.height;
+    cuda_desc.extent.depth = desc->extent.depth;
+    cuda_desc.flags = desc->flags;
+    cuda_desc.numLevels = desc->numLevels;
+    cudaMipmappedArray_t cuda_mipmap = nullptr;
+    hipError_t e = check("hipExternalMemoryGetMappedMipmappedArray",
+                         cudaExternalMemoryGetMappedMipmappedArray(&cuda_mipmap, memory, &cuda_desc));
+    if (e == hipSuccess) {
+        *mipmap = cuda_mipmap;
+    }
+    return e;
+}
+
+HIP_SHIM_EXPORT hipError_t hipGetMipmappedArrayLevel(void** level_array, void* mipmap, unsigned level) {
+    if (level_array == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    cudaArray_t array = nullptr;
+    hipError_t e = check("hipGetMipmappedArrayLevel",
+                         cudaGetMipmappedArrayLevel(&array, (cudaMipmappedArray_const_t)mipmap, level));
+    if (e == hipSuccess) {
+        *level_array = array;
+    }
+    return e;
+}
+
+HIP_SHIM_EXPORT hipError_t hipFreeMipmappedArray(void* mipmap) {
+    return check("hipFreeMipmappedArray", cudaFreeMipmappedArray((cudaMipmappedArray_t)mipmap));
+}
+
+HIP_SHIM_EXPORT hipError_t hipCreateSurfaceObject(unsigned long long* surface, const hipResourceDesc* desc) {
+    if (surface == nullptr || desc == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    if (desc->resType != hipResourceTypeArray) {
+        return hipErrorNotSupported;
+    }
+    cudaResourceDesc cuda_desc;
+    std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.resType = cudaResourceTypeArray;
+    cuda_desc.res.array.array = (cudaArray_t)desc->res.array.array;
+    cudaSurfaceObject_t cuda_surface = 0;
+    hipError_t e = check("hipCreateSurfaceObject", cudaCreateSurfaceObject(&cuda_surface, &cuda_desc));
+    if (e == hipSuccess) {
+        *surface = cuda_surface;
+    }
+    return e;
+}
+
+HIP_SHIM_EXPORT hipError_t hipDestroySurfaceObject(unsigned long long surface) {
+    return check("hipDestroySurfaceObject", cudaDestroySurfaceObject(surface));
 }

@@ -150,9 +150,15 @@ pub fn plan(kind: SyncKind, frames_in_flight: u64, burst: Burst, frame: u64) -> 
     plan
 }
 
+/// The stage at which a frame's submission waits for HIP ([`VULKAN_WAIT_STAGE`]): vertex
+/// input, the heights' first reader. Commands of the frame that read what HIP wrote at an
+/// earlier or unrelated stage (the shading image's copy or layout transition) must start
+/// their barrier's first scope at this stage, so that they chain after the wait.
+pub const VULKAN_WAIT_STAGE: vk::PipelineStageFlags2 = vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT;
+
 impl FramePlan {
-    /// The Vulkan side as `vkQueueSubmit2` semaphore infos: waits at vertex input (the
-    /// heights' first reader), signals after all commands. `resolve` gives the Vulkan
+    /// The Vulkan side as `vkQueueSubmit2` semaphore infos: waits at
+    /// [`VULKAN_WAIT_STAGE`], signals after all commands. `resolve` gives the Vulkan
     /// handle of a role.
     pub fn vulkan_submit_infos<E>(
         &self,
@@ -161,7 +167,7 @@ impl FramePlan {
         let info = |op: &SemaphoreOp, stage| -> Result<vk::SemaphoreSubmitInfo<'static>, E> {
             Ok(vk::SemaphoreSubmitInfo::default().semaphore(resolve(op.semaphore)?).value(op.value).stage_mask(stage))
         };
-        let waits = self.vulkan_waits.iter().map(|op| info(op, vk::PipelineStageFlags2::VERTEX_ATTRIBUTE_INPUT));
+        let waits = self.vulkan_waits.iter().map(|op| info(op, VULKAN_WAIT_STAGE));
         let signals = self.vulkan_signals.iter().map(|op| info(op, vk::PipelineStageFlags2::ALL_COMMANDS));
         Ok((waits.collect::<Result<_, E>>()?, signals.collect::<Result<_, E>>()?))
     }
