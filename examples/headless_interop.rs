@@ -38,7 +38,7 @@ const TIME: f32 = 1.25;
 mod common;
 
 fn main() -> ExitCode {
-    common::exit_code(run())
+    common::exit_code(run(), 1e-5)
 }
 
 fn run() -> Result<f64> {

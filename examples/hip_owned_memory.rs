@@ -37,7 +37,7 @@ const TIME: f32 = 2.5;
 mod common;
 
 fn main() -> ExitCode {
-    common::exit_code(run())
+    common::exit_code(run(), 1e-5)
 }
 
 fn run() -> Result<f64> {

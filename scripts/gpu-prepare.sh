@@ -9,7 +9,7 @@ rm -rf .gpu && mkdir -p .gpu
 cp target/release/hip-vulkan-sinewave .gpu/
 # The two interop examples (gpu-run.sh examples) and the hand-over measurement (gpu-run.sh
 # handover); they find the shim and kernel beside them.
-cp target/release/examples/headless_interop target/release/examples/raw_interop target/release/examples/hip_owned_memory \
+cp target/release/examples/headless_interop target/release/examples/raw_interop target/release/examples/hip_owned_memory target/release/examples/hip_image \
    target/release/examples/handover_cost .gpu/
 # The lifetimes test binary, for `gpu-run.sh lifetimes` (the HIP leak test needs a GPU).
 test_bin=$(cargo test --release --test lifetimes --no-run --message-format=json 2>/dev/null \

@@ -174,9 +174,10 @@ case "$what" in
     ;;
   examples)
     # examples/headless_interop.rs (the library), examples/raw_interop.rs (ash + raw HIP) and
-    # examples/hip_owned_memory.rs (HIP allocates, Vulkan imports).
+    # examples/hip_owned_memory.rs (HIP allocates, Vulkan imports), examples/hip_image.rs (HIP
+    # writes a Vulkan image).
     status=0
-    for example in headless_interop raw_interop hip_owned_memory; do
+    for example in headless_interop raw_interop hip_owned_memory hip_image; do
       echo "=== $example"
       .gpu/$example 2>&1 | tee "$OUT/example-$example.log" || { echo "=== $example: FAILED"; status=1; }
     done

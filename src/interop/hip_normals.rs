@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use ash::vk;
 
 use crate::hip;
+use crate::interop::hip_slots::import_and_map;
 use crate::interop::normal_images::NormalImages;
 use crate::interop::sync::plan::VULKAN_WAIT_STAGE;
 use crate::interop::{buffer_barrier, release_to_external};
@@ -124,19 +125,10 @@ impl HipNormals {
                 &format!("normals buffer {i}"),
             )?;
             let exported = buffer.export()?;
-            // SAFETY: the fd is the OPAQUE_FD export of this buffer's memory, of
-            // `allocation_size` bytes, dedicated as recorded; `buffers` outlives `mapped`
-            // (field order). The import borrows the fd; `exported` closes it.
-            let memory = unsafe {
-                hip::ExternalMemory::import_opaque_fd(
-                    hip,
-                    exported.fd.as_fd(),
-                    exported.allocation_size,
-                    exported.dedicated,
-                )
-            }
-            .with_context(|| format!("importing normals buffer {i} into HIP"))?;
-            mapped.push(memory.map_buffer(0, images.bytes()).with_context(|| format!("mapping normals buffer {i}"))?);
+            // SAFETY: this buffer's export; `buffers` outlives `mapped` (field order).
+            let memory = unsafe { import_and_map(hip, &exported, images.bytes()) }
+                .with_context(|| format!("normals buffer {i}"))?;
+            mapped.push(memory);
             buffers.push(buffer);
         }
         Ok(HipNormals::Copied { mapped, buffers, kernel })

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 use super::{HeightSlots, HEIGHT_BUFFER_USAGE};
 use crate::hip;
-use crate::vulkan::export::{ForeignFd, ImportedBuffer};
+use crate::vulkan::export::{ExportedMemory, ForeignFd, ImportedBuffer};
 use crate::vulkan::Device;
 
 /// Who allocated the height buffers' memory.
@@ -67,21 +67,10 @@ impl HipSlots {
         let mut mapped = Vec::with_capacity(slots.len());
         for i in 0..slots.len() {
             let exported = slots.export(i)?;
-            let bytes = exported.buffer_size;
-            // SAFETY: the fd is the OPAQUE_FD export of slot i's memory, allocated with
-            // `allocation_size` bytes, dedicated as recorded; the slots outlive the imports
-            // (HipHeights and Renderer drop their HIP side first). The import only borrows
-            // the fd: `exported` closes it at the end of this iteration (crate::hip::ExternalMemory).
-            let memory = unsafe {
-                hip::ExternalMemory::import_opaque_fd(
-                    hip,
-                    exported.fd.as_fd(),
-                    exported.allocation_size,
-                    exported.dedicated,
-                )
-            }
-            .with_context(|| format!("importing height slot {i} into HIP"))?;
-            let buffer = memory.map_buffer(0, bytes).with_context(|| format!("mapping height slot {i} in HIP"))?;
+            // SAFETY: slot i's export; the slots outlive the imports (HipHeights and
+            // Renderer drop their HIP side first).
+            let buffer = unsafe { import_and_map(hip, &exported, exported.buffer_size) }
+                .with_context(|| format!("height slot {i}"))?;
             mapped.push(HipSlot::Imported(buffer));
         }
         Ok(Self { slots: mapped, owner: MemoryOwner::Vulkan })
@@ -158,4 +147,20 @@ impl HipSlots {
     pub fn owner(&self) -> MemoryOwner {
         self.owner
     }
+}
+
+/// Imports a Vulkan buffer's `OPAQUE_FD` export into HIP and maps its first `bytes` as a
+/// device pointer. The import only borrows the fd (the caller's `exported` closes it; see
+/// `crate::hip::ExternalMemory`).
+///
+/// # Safety
+/// `exported` is what `vkGetMemoryFdKHR` returned for a live allocation of
+/// `allocation_size` bytes, dedicated as recorded, which outlives the mapping.
+pub unsafe fn import_and_map(hip: &hip::Hip, exported: &ExportedMemory, bytes: u64) -> Result<hip::MappedBuffer> {
+    // SAFETY: the caller's contract.
+    let memory = unsafe {
+        hip::ExternalMemory::import_opaque_fd(hip, exported.fd.as_fd(), exported.allocation_size, exported.dedicated)
+    }
+    .context("importing it into HIP (hipImportExternalMemory)")?;
+    memory.map_buffer(0, bytes).context("mapping it in HIP (hipExternalMemoryGetMappedBuffer)")
 }

@@ -42,6 +42,33 @@
 //!
 //! `examples/headless_interop.rs` walks these steps in one file.
 //!
+//! ## An image HIP writes (`--shading image`)
+//!
+//! Each slot also has an RGBA16F shading image ([`normal_images::NormalImages`]), which HIP
+//! fills with the frame's surface normals in the same hand-over as the heights:
+//!
+//! 1. **Export the image from Vulkan.** Optimal tiling, one level, created with
+//!    `VkExternalMemoryImageCreateInfo(OPAQUE_FD)` where `vkGetPhysicalDeviceImageFormatProperties2`
+//!    says it can be, dedicated memory, `vkGetMemoryFdKHR`:
+//!    [`crate::vulkan::shared_image::SharedImage`]. Between frames it rests in `GENERAL`,
+//!    released to `VK_QUEUE_FAMILY_EXTERNAL`.
+//! 2. **Import and map it in HIP.** `hipImportExternalMemory` (dedicated), then
+//!    `hipExternalMemoryGetMappedMipmappedArray` (RGBA16F, the image's extent,
+//!    `hipArraySurfaceLoadStore`), `hipGetMipmappedArrayLevel` for level 0,
+//!    `hipCreateSurfaceObject`: [`crate::hip::ExternalMemory::map_rgba16f_image`].
+//! 3. **Write it.** `sinewave_normals_surface` through the surface object, on the heights'
+//!    stream before their signal: [`hip_normals::HipNormals::launch`].
+//! 4. **Acquire it in Vulkan.** `GENERAL` → `SHADER_READ_ONLY_OPTIMAL` from the external
+//!    family, in a barrier whose first scope is the stage the frame waits for HIP at, so
+//!    the transition follows HIP's write; the fragment shader samples it; after the draw
+//!    it goes back to `GENERAL` and the external family:
+//!    [`normal_images::NormalImages::record_acquire`] / `record_release`.
+//!
+//! Where the runtime cannot map images (ROCm on Linux), step 2 becomes an exported buffer
+//! imported as in steps 1–3 above, step 3 the `sinewave_normals` kernel writing it, and
+//! step 4 a copy of that buffer into the image ([`normal_images::NormalImages::record_upload`]).
+//! `examples/hip_image.rs` is this in one file.
+//!
 //! ## The reverse direction: memory HIP owns (`--memory-owner hip`)
 //!
 //! 1. **Allocate in HIP.** `hipMemCreate` (pinned device memory, exportable as a POSIX fd,

@@ -155,14 +155,7 @@ impl NormalImages {
                 (copy, write, vk::ImageLayout::TRANSFER_DST_OPTIMAL),
                 Transfer::Acquire,
             );
-            let region = [vk::BufferImageCopy::default()
-                .image_subresource(vk::ImageSubresourceLayers {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    mip_level: 0,
-                    base_array_layer: 0,
-                    layer_count: 1,
-                })
-                .image_extent(vk::Extent3D { width: self.width, height: self.height, depth: 1 })];
+            let region = [self.whole_image()];
             self.device.raw().cmd_copy_buffer_to_image(
                 cmd,
                 src,
@@ -242,14 +235,7 @@ impl NormalImages {
     /// pending; both outlive the command buffer's execution; `slot < images.len()`.
     pub unsafe fn record_readback(&self, cmd: vk::CommandBuffer, slot: usize, dst: vk::Buffer) {
         let (copy, read) = (vk::PipelineStageFlags2::COPY, vk::AccessFlags2::TRANSFER_READ);
-        let region = [vk::BufferImageCopy::default()
-            .image_subresource(vk::ImageSubresourceLayers {
-                aspect_mask: vk::ImageAspectFlags::COLOR,
-                mip_level: 0,
-                base_array_layer: 0,
-                layer_count: 1,
-            })
-            .image_extent(vk::Extent3D { width: self.width, height: self.height, depth: 1 })];
+        let region = [self.whole_image()];
         let to_host = [vk::MemoryBarrier2::default()
             .src_stage_mask(copy)
             .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
@@ -280,6 +266,18 @@ impl NormalImages {
             );
             self.device.raw().cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().memory_barriers(&to_host));
         }
+    }
+
+    /// A copy region covering the whole image, tightly packed in the buffer.
+    fn whole_image(&self) -> vk::BufferImageCopy {
+        vk::BufferImageCopy::default()
+            .image_subresource(vk::ImageSubresourceLayers {
+                aspect_mask: vk::ImageAspectFlags::COLOR,
+                mip_level: 0,
+                base_array_layer: 0,
+                layer_count: 1,
+            })
+            .image_extent(vk::Extent3D { width: self.width, height: self.height, depth: 1 })
     }
 
     /// Records one image barrier on `slot`: `from` and `to` are (stage, access, layout);
