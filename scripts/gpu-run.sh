@@ -112,7 +112,7 @@ case "$what" in
     echo "=== no flags: --headless --verify (auto must choose hip and timeline)"
     if $BIN --headless --verify --validation --frames 240 --time 0.5 --time-step 0.0166 \
          2>&1 | tee "$OUT/verify-auto.log" | grep -E "heights:|verify:|error"; then
-      grep -q "heights: hip (timeline sync)" "$OUT/verify-auto.log" && echo "=== auto: ok" \
+      grep -q "heights: hip (timeline sync" "$OUT/verify-auto.log" && echo "=== auto: ok" \
         || { echo "=== auto: did not choose hip/timeline"; status=1; }
     else
       echo "=== auto: FAILED"; status=1

@@ -305,6 +305,9 @@ fn the_nvidia_shim_declares_the_same_values_as_ffi_rs() {
         "offsetof(hipMemAllocationProp, location) == offsetof(CUmemAllocationProp, location)",
         "offsetof(hipMemAllocationProp, allocFlags) == offsetof(CUmemAllocationProp, allocFlags)",
         "sizeof(hipMemAccessDesc) == sizeof(CUmemAccessDesc)",
+        "offsetof(hipExternalMemoryMipmappedArrayDesc, extent) == offsetof(cudaExternalMemoryMipmappedArrayDesc, extent)",
+        "offsetof(hipExternalMemoryMipmappedArrayDesc, numLevels) == offsetof(cudaExternalMemoryMipmappedArrayDesc, numLevels)",
+        "offsetof(hipResourceDesc, res.array.array) == offsetof(cudaResourceDesc, res.array.array)",
     ] {
         assert!(text.contains(pinned), "shim.cpp no longer static_asserts {pinned}");
     }

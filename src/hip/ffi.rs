@@ -239,7 +239,9 @@ pub struct Extent {
 }
 
 /// `hipExternalMemoryMipmappedArrayDesc` in HIP's layout (64 bytes: no reserved tail;
-/// CUDA's has one, 128 bytes, which the shim fills in by copying field by field).
+/// CUDA's has one, 128 bytes, which the shim fills in by copying field by field). Every
+/// field sits at CUDA's offset: the shim `static_assert`s that against CUDA's header, and
+/// this file's unit test pins the offsets.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExternalMemoryMipmappedArrayDesc {

@@ -290,6 +290,21 @@ static_assert(sizeof(hipExtent) == sizeof(cudaExtent), "extent");
 static_assert(sizeof(hipExternalMemoryMipmappedArrayDesc) == 64, "mipmapped array desc (HIP's size)");
 static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, extent) == 32, "extent offset");
 static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, numLevels) == 60, "numLevels offset");
+// HIP's descriptor is CUDA's without the reserved tail: every field at CUDA's offset.
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, formatDesc) ==
+                  offsetof(cudaExternalMemoryMipmappedArrayDesc, formatDesc),
+              "formatDesc offset (CUDA)");
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, extent) ==
+                  offsetof(cudaExternalMemoryMipmappedArrayDesc, extent),
+              "extent offset (CUDA)");
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, flags) ==
+                  offsetof(cudaExternalMemoryMipmappedArrayDesc, flags),
+              "flags offset (CUDA)");
+static_assert(offsetof(hipExternalMemoryMipmappedArrayDesc, numLevels) ==
+                  offsetof(cudaExternalMemoryMipmappedArrayDesc, numLevels),
+              "numLevels offset (CUDA)");
+static_assert(offsetof(hipResourceDesc, res.array.array) == offsetof(cudaResourceDesc, res.array.array),
+              "res.array.array offset (CUDA)");
 static_assert(sizeof(hipResourceDesc) == 64, "resource desc (HIP's size)");
 static_assert(offsetof(hipResourceDesc, res) == 8, "resource union offset");
 static_assert(sizeof(cudaSurfaceObject_t) == sizeof(unsigned long long), "surface object is 64-bit");
