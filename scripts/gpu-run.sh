@@ -10,6 +10,7 @@
 #   bash scripts/gpu-run.sh lifetimes  # the HIP leak test
 #   bash scripts/gpu-run.sh hip-memory # --memory-owner hip cases only (also part of verify)
 #   bash scripts/gpu-run.sh shading    # --shading cases only (also part of verify)
+#   bash scripts/gpu-run.sh stream-wait  # --sync stream-wait cases only (also part of verify)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -106,6 +107,36 @@ verify_shading() {
   return $failed
 }
 
+# --sync stream-wait: HIP waits for Vulkan's draws on the GPU (hipStreamWaitValue32 on a
+# counter Vulkan writes), the CPU waits for HIP once per burst; with run-ahead, both memory
+# owners, both shadings, the wall clock; validation on, --verify.
+verify_stream_wait() {
+  local failed=0 cfg log
+  for cfg in "2 1 vulkan image 1024x1024" "2 2 vulkan image 1024x1024" "2 16 vulkan image 1024x1024" \
+             "3 8 hip image-copy 1000x45" "4 4 hip vertex 4097x1031" "1 1 vulkan image 256x256" \
+             "2 16 hip image 256x256"; do
+    set -- $cfg
+    log="$OUT/verify-stream-wait-k$1-ahead$2-$3-$4-$5.log"
+    echo "=== --sync stream-wait --frames-in-flight $1 --run-ahead $2 --memory-owner $3 --shading $4 --grid $5"
+    if $BIN --headless --sync stream-wait --frames-in-flight "$1" --run-ahead "$2" --memory-owner "$3" \
+         --shading "$4" --validation --verify --grid "$5" --size 1280x720 --frames 241 --time 0.5 \
+         --time-step 0.0166 > "$log" 2>&1; then
+      grep -E "verify:" "$log"; echo "=== ok"
+    else
+      tail -5 "$log"; echo "=== FAILED"; failed=1
+    fi
+  done
+  log="$OUT/verify-stream-wait-wall.log"
+  echo "=== --sync stream-wait --wall-clock (auto run-ahead)"
+  if $BIN --headless --sync stream-wait --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
+       --frames 600 > "$log" 2>&1; then
+    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
+  else
+    tail -5 "$log"; echo "=== FAILED"; failed=1
+  fi
+  return $failed
+}
+
 case "$what" in
   verify)
     status=0
@@ -164,6 +195,7 @@ case "$what" in
     done
     verify_hip_memory || status=1
     verify_shading || status=1
+    verify_stream_wait || status=1
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
@@ -188,6 +220,9 @@ case "$what" in
     ;;
   shading)
     verify_shading
+    ;;
+  stream-wait)
+    verify_stream_wait
     ;;
   lifetimes)
     # The HIP half of the 200-cycle leak test (tests/lifetimes.rs, #[ignore]d without a GPU);

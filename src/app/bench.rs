@@ -48,6 +48,9 @@ pub enum BenchMode {
     /// As timeline, and HIP also writes each frame's shading image (normals), which the
     /// fragment shader samples (`--shading image`).
     Image,
+    /// HIP kernel, zero-copy, no semaphores: the CPU waits once per burst, HIP's stream
+    /// waits on the GPU for a counter Vulkan writes after each draw.
+    StreamWait,
     /// A Vulkan compute shader, no HIP.
     Vulkan,
 }
@@ -75,7 +78,7 @@ impl BenchMode {
         match self {
             // Timeline: any burst (more frames than K add height buffers); binary hands
             // each frame over on its own, so only bursts within K are measured.
-            BenchMode::Timeline | BenchMode::HipMemory | BenchMode::Image => requested.to_vec(),
+            BenchMode::Timeline | BenchMode::HipMemory | BenchMode::Image | BenchMode::StreamWait => requested.to_vec(),
             BenchMode::Binary => requested.iter().copied().filter(|&r| r <= k).collect(),
             _ => vec![1],
         }
@@ -273,6 +276,7 @@ fn run_one(
                 BenchMode::Timeline | BenchMode::HipMemory | BenchMode::Image => SyncRequest::Timeline,
                 BenchMode::Binary => SyncRequest::Binary,
                 BenchMode::Host => SyncRequest::Host,
+                BenchMode::StreamWait => SyncRequest::StreamWait,
                 _ => SyncRequest::Serial,
             };
             let mut source =

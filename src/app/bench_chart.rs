@@ -31,7 +31,8 @@ pub const CHART_SIZE: (u32, u32) = (1600, 900);
 
 /// Modes in the order the bars are drawn (the order of `--bench-modes`); modes not listed
 /// here (from a newer JSON) follow, alphabetically.
-pub const MODE_ORDER: [&str; 8] = ["timeline", "hip-memory", "image", "binary", "host", "serial", "copy", "vulkan"];
+pub const MODE_ORDER: [&str; 9] =
+    ["timeline", "hip-memory", "image", "binary", "host", "stream-wait", "serial", "copy", "vulkan"];
 
 /// One per-configuration record of the bench JSON: the fields the chart needs.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -562,8 +563,9 @@ mod tests {
         let expected: Vec<(u32, &str)> =
             [256, 1024, 4096, 8192].iter().flat_map(|&g| [(g, "fixed"), (g, "wall")]).collect();
         assert_eq!(keys, expected);
-        // Those runs predate the hip-memory and image modes.
-        let without: Vec<&str> = MODE_ORDER.iter().copied().filter(|&m| m != "hip-memory" && m != "image").collect();
+        // Those runs predate the hip-memory, image and stream-wait modes.
+        let newer = ["hip-memory", "image", "stream-wait"];
+        let without: Vec<&str> = MODE_ORDER.iter().copied().filter(|m| !newer.contains(m)).collect();
         for panel in &p {
             let modes: Vec<&str> = panel.bars.iter().map(|b| b.mode.as_str()).collect();
             assert_eq!(modes, without, "grid {} {}", panel.grid, panel.time);
@@ -575,7 +577,7 @@ mod tests {
             let expected: Vec<&str> = if panel.grid == 8192 {
                 without.clone()
             } else {
-                MODE_ORDER.iter().copied().filter(|&m| m != "image").collect()
+                MODE_ORDER.iter().copied().filter(|&m| m != "image" && m != "stream-wait").collect()
             };
             assert_eq!(modes, expected, "grid {} {}", panel.grid, panel.time);
         }

@@ -115,6 +115,9 @@ pub enum SyncArg {
     Binary,
     /// The CPU waits on a HIP event per buffer (AMD on Linux).
     Host,
+    /// The CPU waits for HIP once per run-ahead burst; HIP waits for Vulkan's draws on the
+    /// GPU (hipStreamWaitValue32 on a counter Vulkan writes): no semaphores needed.
+    StreamWait,
     /// One buffer, each API idles while the other works (the ROCm docs' scheme).
     Serial,
 }
@@ -126,6 +129,7 @@ impl From<SyncArg> for SyncRequest {
             SyncArg::Timeline => SyncRequest::Timeline,
             SyncArg::Binary => SyncRequest::Binary,
             SyncArg::Host => SyncRequest::Host,
+            SyncArg::StreamWait => SyncRequest::StreamWait,
             SyncArg::Serial => SyncRequest::Serial,
         }
     }
@@ -255,7 +259,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "auto")]
     pub sync: SyncArg,
 
-    /// With --sync timeline|binary: HIP writes up to this many frames per hand-over
+    /// With --sync timeline|binary|stream-wait: HIP writes up to this many frames per hand-over
     /// (1..=16; more than the frames in flight adds height buffers), at the times the
     /// animation clock fixes for them, amortising the cost of switching the GPU between
     /// HIP and Vulkan work. Default with timeline sync: as many as 64 MiB of height

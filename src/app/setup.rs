@@ -60,6 +60,7 @@ fn planned_run_ahead(cli: &Cli, hip: Option<&HipReady>, k: u32) -> u32 {
         {
             auto_run_ahead(cli.grid.width, cli.grid.height, k)
         }
+        None if hip.is_some() && cli.sync == SyncArg::StreamWait => auto_run_ahead(cli.grid.width, cli.grid.height, k),
         None => 1,
     }
 }
@@ -211,7 +212,7 @@ fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32)
         // Timeline hands a whole burst over with one signal and one wait; binary
         // semaphores hand each frame over on its own, so a burst saves them nothing
         // (BENCHMARKS.md).
-        None if source.sync_kind() == SyncKind::Timeline => planned,
+        None if matches!(source.sync_kind(), SyncKind::Timeline | SyncKind::StreamWait) => planned,
         None => 1,
     };
     log::info!(
@@ -220,7 +221,7 @@ fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32)
         if cli.run_ahead.is_some() {
             "--run-ahead"
         } else {
-            "auto: with timeline sync, as many as 64 MiB of height buffers hold, 4 to 16; else 1"
+            "auto: with timeline or stream-wait sync, as many as 64 MiB of height buffers hold, 4 to 16; else 1"
         }
     );
     Ok(Box::new(source.with_run_ahead(run_ahead as usize)?))

@@ -106,6 +106,11 @@ impl Hip {
         self.api.image_interop.is_some()
     }
 
+    /// Whether this runtime exports `hipStreamWaitValue32` (ROCm 4.2+, the NVIDIA shim).
+    pub fn has_stream_wait_value(&self) -> bool {
+        self.api.stream_mem_ops.is_some()
+    }
+
     /// The function table, for the RAII types of this module.
     pub(crate) fn api(&self) -> &Api {
         &self.api

@@ -270,6 +270,10 @@ pub struct ResourceDesc {
     pub rest: [u64; 6],
 }
 
+/// `hipStreamWaitValueGte`: wait until `(*ptr & mask) >= value` (a plain comparison in
+/// ROCm; CUDA's `CU_STREAM_WAIT_VALUE_GEQ`, also 0, compares with wraparound).
+pub const HIP_STREAM_WAIT_VALUE_GTE: c_uint = 0;
+
 /// `hipUUID`: 16 raw bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -411,6 +415,8 @@ macro_rules! hip_api {
             pub virtual_memory: Option<VirtualMemoryApi>,
             /// Image interop, when the library exports all of it (the shim does).
             pub image_interop: Option<ImageInteropApi>,
+            /// Stream memory operations, when the library exports them.
+            pub stream_mem_ops: Option<StreamMemOpsApi>,
             _library: Library,
         }
 
@@ -444,7 +450,11 @@ macro_rules! hip_api {
                 let image_interop = unsafe { ImageInteropApi::from_library(&library) }
                     .map_err(|(symbol, e)| log::debug!("{}: no image interop ({symbol}: {e})", path.display()))
                     .ok();
-                Ok(Api { $($name,)* path, is_nvidia_shim, virtual_memory, image_interop, _library: library })
+                // SAFETY: as above.
+                let stream_mem_ops = unsafe { StreamMemOpsApi::from_library(&library) }
+                    .map_err(|(symbol, e)| log::debug!("{}: no stream memory operations ({symbol}: {e})", path.display()))
+                    .ok();
+                Ok(Api { $($name,)* path, is_nvidia_shim, virtual_memory, image_interop, stream_mem_ops, _library: library })
             }
         }
     };
@@ -577,6 +587,15 @@ hip_optional_api! {
         fn hipFreeMipmappedArray(mipmap: HipMipmappedArray) -> HipStatus;
         fn hipCreateSurfaceObject(surface: *mut HipSurfaceObject, desc: *const ResourceDesc) -> HipStatus;
         fn hipDestroySurfaceObject(surface: HipSurfaceObject) -> HipStatus;
+    }
+}
+
+hip_optional_api! {
+    /// Stream memory operations: a stream waits on the GPU until a 32-bit value in device
+    /// memory passes a test (ROCm since 4.2, marked beta; the shim maps it to
+    /// `cuStreamWaitValue32`).
+    struct StreamMemOpsApi {
+        fn hipStreamWaitValue32(stream: hipStream_t, ptr: *mut c_void, value: u32, flags: c_uint, mask: u32) -> HipStatus;
     }
 }
 

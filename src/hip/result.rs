@@ -650,6 +650,28 @@ pub unsafe fn destroy_surface_object(api: &Api, surface: ffi::HipSurfaceObject) 
     check(api, CALL, unsafe { (images.hipDestroySurfaceObject)(surface) })
 }
 
+// ---- stream memory operations ------------------------------------------------------
+
+/// `hipStreamWaitValue32(stream, ptr, value, hipStreamWaitValueGte, 0xFFFFFFFF)`: the
+/// stream's later work waits until `*ptr >= value`.
+///
+/// # Safety
+/// `stream` is live; `ptr` is a device address of 4 readable bytes (memory HIP knows: its
+/// own or imported) that stays valid until the wait completes on the stream.
+pub unsafe fn stream_wait_value32_gte(api: &Api, stream: hipStream_t, ptr: *mut c_void, value: u32) -> Result<()> {
+    const CALL: &str = "hipStreamWaitValue32";
+    let ops = api.stream_mem_ops.as_ref().ok_or_else(|| HipError {
+        call: CALL,
+        code: ffi::HIP_ERROR_NOT_SUPPORTED,
+        name: "hipErrorNotSupported".into(),
+        message: format!("{} does not export hipStreamWaitValue32", api.path.display()),
+    })?;
+    // SAFETY: upheld by the caller; the flags and mask are a valid combination.
+    check(api, CALL, unsafe {
+        (ops.hipStreamWaitValue32)(stream, ptr, value, ffi::HIP_STREAM_WAIT_VALUE_GTE, u32::MAX)
+    })
+}
+
 /// A kernel name as a C string, or an error naming the problem.
 pub fn kernel_name(name: &str) -> Result<CString> {
     CString::new(name).map_err(|_| HipError {

@@ -52,6 +52,19 @@ impl Stream {
         Ok(())
     }
 
+    /// Makes the work queued after this wait, on the GPU, until the 32-bit value at `ptr`
+    /// is at least `value` (`hipStreamWaitValue32`, greater-or-equal, full mask). The CPU
+    /// does not block.
+    ///
+    /// # Safety
+    /// `ptr` is a device address HIP knows (its own memory or an import) of 4 bytes, valid
+    /// until the wait completes; something will eventually write a value ≥ `value` there,
+    /// or the stream waits forever.
+    pub unsafe fn wait_value32(&self, ptr: *mut std::ffi::c_void, value: u32) -> Result<()> {
+        // SAFETY: the stream is live until Drop; the pointer is the caller's contract.
+        unsafe { result::stream_wait_value32_gte(self.hip.api(), self.raw, ptr, value) }
+    }
+
     /// Queues signals of external semaphores once the work queued before
     /// completes (a timeline semaphore is set to the value; a binary
     /// semaphore ignores it). One HIP call per semaphore, as for waits.

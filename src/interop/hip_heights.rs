@@ -14,7 +14,7 @@ use crate::interop::hip_normals::HipNormals;
 use crate::interop::hip_slots::{HipSlots, MemoryOwner};
 use crate::interop::normal_images::NormalImages;
 use crate::interop::source::{FrameHeights, HeightSource, SubmitSync};
-use crate::interop::sync::plan::FramePlan;
+use crate::interop::sync::plan::{FramePlan, SemaphoreRole};
 use crate::interop::sync::{self, SharedSemaphores, SyncKind, SyncRequest};
 use crate::interop::{acquire_from_external, HeightSlots};
 use crate::vulkan::{Device, DeviceSelection};
@@ -296,8 +296,8 @@ impl HipHeights {
         let k = self.slots.len();
         anyhow::ensure!((1..=k).contains(&frames), "run-ahead {frames} must be 1..={k} (the height slots)");
         anyhow::ensure!(
-            frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary),
-            "run-ahead needs the timeline or binary strategy, not {}",
+            frames == 1 || matches!(self.kind, SyncKind::Timeline | SyncKind::Binary | SyncKind::StreamWait),
+            "run-ahead needs the timeline, binary or stream-wait strategy, not {}",
             self.kind
         );
         self.run_ahead = frames;
@@ -382,6 +382,14 @@ impl HeightSource for HipHeights {
             // All waits first, then all kernels: the burst then runs on the GPU in one go
             // (one switch to HIP and back), instead of interleaving with Vulkan's draws.
             for op in plans.iter().flat_map(|p| &p.hip_waits) {
+                if op.semaphore == SemaphoreRole::DrawCounter {
+                    let value = u32::try_from(op.value).context("the draw counter is 32 bits: frame 2³² reached")?;
+                    // SAFETY: the plan waits only for frames submitted before this burst,
+                    // whose command buffers write the counter after their draws; the counter
+                    // outlives the stream's work (Drop synchronises the stream first).
+                    unsafe { self.semaphores.counter()?.queue_wait(&self.stream, value) }?;
+                    continue;
+                }
                 let (semaphore, _) = self.semaphores.get(op.semaphore)?;
                 self.stream
                     .wait_external_semaphores(&[(semaphore, op.value)])
@@ -448,6 +456,19 @@ impl HeightSource for HipHeights {
 
     fn writes_normals(&self) -> bool {
         self.normals.is_some()
+    }
+
+    fn after_draw(&mut self, frame: u64, cmd: vk::CommandBuffer) -> Result<()> {
+        let Some(value) =
+            self.submitted_plan.as_ref().filter(|p| p.frame == frame).and_then(|p| p.vulkan_counter_after_draw)
+        else {
+            return Ok(());
+        };
+        let value = u32::try_from(value).context("the draw counter is 32 bits: frame 2³² reached")?;
+        // SAFETY: the frame's command buffer is recording, after its draw (the HeightSource
+        // contract); the counter lives until the renderer idles.
+        unsafe { self.semaphores.counter()?.record_write(&self.device, cmd, value) };
+        Ok(())
     }
 
     fn frames_ahead(&self) -> usize {

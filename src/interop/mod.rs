@@ -38,7 +38,10 @@
 //!
 //! Where the runtime cannot import semaphores (HIP on AMD/Linux), steps 4, 5 and 7 become
 //! the `host` strategy: the CPU waits for the HIP stream before submitting, and the frame
-//! fence before HIP reuses a slot.
+//! fence before HIP reuses a slot. Or `stream-wait`: Vulkan writes a frame counter after
+//! each draw into a buffer exported to HIP, HIP's stream waits for it on the GPU
+//! (`hipStreamWaitValue32`), and the CPU waits for HIP once per run-ahead burst
+//! ([`sync::counter`]).
 //!
 //! `examples/headless_interop.rs` walks these steps in one file.
 //!

@@ -74,6 +74,13 @@ pub trait HeightSource {
         0
     }
 
+    /// Called after the frame's draw with its command buffer still recording, for sources
+    /// that tell the other API when the draw is done from inside the command buffer
+    /// (`stream-wait`'s draw counter). Nothing by default.
+    fn after_draw(&mut self, _frame: u64, _cmd: vk::CommandBuffer) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Called after the frame's submission with the same frame, for sources that track
     /// completion themselves.
     fn submitted(&mut self, _frame: u64, _slot: usize) -> anyhow::Result<()> {

@@ -506,6 +506,9 @@ impl Renderer {
             // writes_normals contract); it lives until the renderer idles.
             unsafe { images.record_release(cmd, slot) };
         }
+        if let Some(source) = self.source.as_mut() {
+            source.after_draw(self.frame_index, cmd)?;
+        }
         // SAFETY: recording.
         unsafe { d.end_command_buffer(cmd) }.context("vkEndCommandBuffer")?;
 

@@ -924,3 +924,24 @@ HIP_SHIM_EXPORT hipError_t hipCreateSurfaceObject(unsigned long long* surface, c
 HIP_SHIM_EXPORT hipError_t hipDestroySurfaceObject(unsigned long long surface) {
     return check("hipDestroySurfaceObject", cudaDestroySurfaceObject(surface));
 }
+
+// ---- stream memory operations (--sync stream-wait) ------------------------------
+// HIP passes a mask CUDA does not take: only the full mask is accepted. HIP's wait flags
+// equal CUDA's (Gte/GEQ 0, Eq 1, And 2, Nor 3).
+
+enum : unsigned {
+    hipStreamWaitValueGte = 0,
+};
+static_assert((int)hipStreamWaitValueGte == (int)CU_STREAM_WAIT_VALUE_GEQ, "wait value GEQ");
+
+HIP_SHIM_EXPORT hipError_t hipStreamWaitValue32(hipStream_t stream, void* ptr, unsigned value, unsigned flags,
+                                                unsigned mask) {
+    if (ptr == nullptr) {
+        return hipErrorInvalidValue;
+    }
+    if (mask != 0xFFFFFFFFu || flags > 3) {
+        return hipErrorNotSupported;
+    }
+    return check("hipStreamWaitValue32",
+                 cuStreamWaitValue32((CUstream)stream, (CUdeviceptr)ptr, value, flags));
+}

@@ -7,6 +7,7 @@
 //! | timeline | timeline `sim`, value `f+1` | timeline `draw`, value `f+1` | K |
 //! | binary | binary `ready[slot]` | binary `drawn[slot]` | K |
 //! | host | the CPU waits for the kernel, then submits | the frame fence (CPU) | K |
+//! | stream-wait | the CPU waits for a burst's last kernel, then submits the burst | a counter Vulkan writes after each draw; HIP's stream waits for it on the GPU ([`counter`]) | K, run-ahead R |
 //! | serial | the CPU waits for the kernel | the CPU waits for the device | 1 |
 //!
 //! In every strategy the CPU waits for frame `f−K`'s fence before frame `f` reuses its
@@ -16,6 +17,7 @@
 //! `hipStreamSynchronize` every frame); `serial` (the scheme of the ROCm docs) idles both.
 
 pub mod binary;
+pub mod counter;
 pub mod plan;
 pub mod timeline;
 
@@ -38,6 +40,9 @@ pub enum SyncKind {
     Binary,
     /// No shared semaphores: the CPU waits on a HIP event per slot (AMD on Linux).
     Host,
+    /// No shared semaphores: the CPU waits for HIP once per run-ahead burst; HIP's stream
+    /// waits on the GPU for a counter Vulkan writes after each draw (`hipStreamWaitValue32`).
+    StreamWait,
     /// One slot, each API idles while the other works (the ROCm docs' scheme; baseline).
     Serial,
 }
@@ -48,6 +53,7 @@ impl fmt::Display for SyncKind {
             SyncKind::Timeline => "timeline",
             SyncKind::Binary => "binary",
             SyncKind::Host => "host",
+            SyncKind::StreamWait => "stream-wait",
             SyncKind::Serial => "serial",
         })
     }
@@ -64,6 +70,8 @@ pub enum SyncRequest {
     Binary,
     /// Only [`SyncKind::Host`].
     Host,
+    /// Only [`SyncKind::StreamWait`].
+    StreamWait,
     /// Only [`SyncKind::Serial`].
     Serial,
 }
@@ -77,6 +85,7 @@ impl SyncRequest {
             SyncRequest::Timeline => &[SyncKind::Timeline],
             SyncRequest::Binary => &[SyncKind::Binary],
             SyncRequest::Host => &[SyncKind::Host],
+            SyncRequest::StreamWait => &[SyncKind::StreamWait],
             SyncRequest::Serial => &[SyncKind::Serial],
         }
     }
@@ -121,7 +130,8 @@ pub fn select<T>(
     anyhow::bail!("no synchronisation strategy works here:\n  {}", passed_over.join("\n  "))
 }
 
-/// The semaphores a strategy shares between the APIs: none for `host` and `serial`.
+/// What a strategy shares between the APIs: semaphores (`timeline`, `binary`), the draw
+/// counter (`stream-wait`), or nothing (`host`, `serial`).
 pub enum SharedSemaphores {
     /// `host`, `serial`: the CPU hands the slots over.
     None,
@@ -129,6 +139,8 @@ pub enum SharedSemaphores {
     Timeline(timeline::TimelineSemaphores),
     /// `binary`: `ready` and `drawn` per slot.
     Binary(binary::BinarySemaphores),
+    /// `stream-wait`: no semaphore, the draw counter.
+    Counter(counter::DrawCounter),
 }
 
 impl SharedSemaphores {
@@ -138,8 +150,17 @@ impl SharedSemaphores {
         Ok(match kind {
             SyncKind::Timeline => SharedSemaphores::Timeline(timeline::TimelineSemaphores::new(hip, device)?),
             SyncKind::Binary => SharedSemaphores::Binary(binary::BinarySemaphores::new(hip, device, frames_in_flight)?),
+            SyncKind::StreamWait => SharedSemaphores::Counter(counter::DrawCounter::new(hip, device)?),
             SyncKind::Host | SyncKind::Serial => SharedSemaphores::None,
         })
+    }
+
+    /// The draw counter (`stream-wait`).
+    pub fn counter(&self) -> Result<&counter::DrawCounter> {
+        match self {
+            SharedSemaphores::Counter(c) => Ok(c),
+            _ => anyhow::bail!("the plan names the draw counter, which this strategy does not have"),
+        }
     }
 
     /// The semaphore a plan names: HIP's import and Vulkan's handle.

@@ -11,6 +11,7 @@
 //! | timeline | `draw ≥ f−K+1` (if `f ≥ K`) | `sim = last+1` (burst's last frame) | — | `sim ≥ last+1` (burst's first frame) | `draw = f+1` (burst's last frame) |
 //! | binary | `drawn[s]` (if `f ≥ K`) | `ready[s]` | — | `ready[s]` | `drawn[s]` |
 //! | host | — | — | waits for the kernel before the submission | — | — |
+//! | stream-wait | counter `≥ f−K+1` on the GPU (if `f ≥ K`) | — | waits for the burst's last kernel before its first submission | — | — (writes counter `= f+1` after the draw) |
 //! | serial | — | — | waits for the kernel; after the submission, for the device | — | — |
 //!
 //! A run-ahead burst (HIP writes frames `first ..= last` in one go, `last − first < K`)
@@ -35,6 +36,9 @@ pub enum SemaphoreRole {
     Ready(usize),
     /// Binary `drawn[slot]`: Vulkan signals after drawing the slot; HIP waits.
     Drawn(usize),
+    /// Not a semaphore: the draw counter Vulkan sets to `f+1` after frame `f`'s draw, which
+    /// HIP's stream waits on (`stream-wait`, [`super::counter`]).
+    DrawCounter,
 }
 
 /// One semaphore operation: wait until a timeline semaphore reaches `value`, or set it to
@@ -104,6 +108,9 @@ pub struct FramePlan {
     pub vulkan_chains_to_burst_wait: bool,
     /// After the submission the CPU waits for the device to idle (`serial`).
     pub cpu_waits_for_vulkan_after_submit: bool,
+    /// After the draw, the frame's command buffer sets the draw counter to this value
+    /// (`stream-wait`).
+    pub vulkan_counter_after_draw: Option<u64>,
 }
 
 /// Semaphore infos for `vkQueueSubmit2` (waits or signals).
@@ -142,6 +149,15 @@ pub fn plan(kind: SyncKind, frames_in_flight: u64, burst: Burst, frame: u64) -> 
             plan.vulkan_signals.push(SemaphoreOp { semaphore: SemaphoreRole::Drawn(slot), value: 0 });
         }
         SyncKind::Host => plan.cpu_waits_for_kernel = true,
+        SyncKind::StreamWait => {
+            if previous_user.is_some() {
+                plan.hip_waits.push(SemaphoreOp { semaphore: SemaphoreRole::DrawCounter, value: frame - k + 1 });
+            }
+            // The burst's kernels are all queued before its first frame is submitted: one
+            // CPU wait, after the last, covers them all.
+            plan.cpu_waits_for_kernel = frame == burst.last();
+            plan.vulkan_counter_after_draw = Some(frame + 1);
+        }
         SyncKind::Serial => {
             plan.cpu_waits_for_kernel = true;
             plan.cpu_waits_for_vulkan_after_submit = true;
@@ -178,7 +194,8 @@ mod tests {
     use super::*;
     use ash::vk::Handle;
 
-    const KINDS: [SyncKind; 4] = [SyncKind::Timeline, SyncKind::Binary, SyncKind::Host, SyncKind::Serial];
+    const KINDS: [SyncKind; 5] =
+        [SyncKind::Timeline, SyncKind::Binary, SyncKind::Host, SyncKind::StreamWait, SyncKind::Serial];
 
     /// The plans of frames `0..frames` with bursts of `run_ahead` frames, as the HIP height
     /// source makes them.
@@ -219,7 +236,11 @@ mod tests {
         for kind in KINDS {
             for k in 1..=4u64 {
                 let ahead_values: Vec<u64> =
-                    if kind == SyncKind::Timeline || kind == SyncKind::Binary { (1..=k).collect() } else { vec![1] };
+                    if matches!(kind, SyncKind::Timeline | SyncKind::Binary | SyncKind::StreamWait) {
+                        (1..=k).collect()
+                    } else {
+                        vec![1]
+                    };
                 for run_ahead in ahead_values {
                     let frames = 8 * k + 3;
                     let p = plans(kind, k, run_ahead, frames);
@@ -313,6 +334,29 @@ mod tests {
                     assert_eq!(plan.vulkan_waits, plan.hip_signals, "{}", ctx(f));
                     assert!(!plan.cpu_waits_for_kernel);
                 }
+                SyncKind::StreamWait => {
+                    // Slot free: f ≥ K waits on the GPU for counter ≥ f−K+1, which the draw of
+                    // frame f−K writes; that frame was submitted before the burst (no deadlock).
+                    match f.checked_sub(k) {
+                        None => assert!(plan.hip_waits.is_empty(), "{}", ctx(f)),
+                        Some(prev) => {
+                            assert_eq!(
+                                plan.hip_waits,
+                                [SemaphoreOp { semaphore: SemaphoreRole::DrawCounter, value: prev + 1 }],
+                                "{}",
+                                ctx(f)
+                            );
+                            assert_eq!(p[prev as usize].vulkan_counter_after_draw, Some(prev + 1), "{}", ctx(f));
+                            assert!(prev < burst_first, "{}: waits on a frame of its own burst", ctx(f));
+                        }
+                    }
+                    // Heights ready: the CPU waits once per burst, after its last kernel,
+                    // which is queued before the burst's first submission.
+                    let last = burst_first + run_ahead - 1;
+                    assert_eq!(plan.cpu_waits_for_kernel, f == last, "{}", ctx(f));
+                    assert!(plan.vulkan_waits.is_empty() && plan.vulkan_signals.is_empty(), "{}", ctx(f));
+                    assert_eq!(plan.vulkan_counter_after_draw, Some(f + 1), "{}", ctx(f));
+                }
                 SyncKind::Host | SyncKind::Serial => {
                     assert!(plan.cpu_waits_for_kernel, "{}", ctx(f));
                     assert!(plan.hip_waits.is_empty() && plan.vulkan_waits.is_empty(), "{}", ctx(f));
@@ -335,7 +379,7 @@ mod tests {
             state ^= state << 17;
             state % below
         };
-        for kind in [SyncKind::Timeline, SyncKind::Binary] {
+        for kind in [SyncKind::Timeline, SyncKind::Binary, SyncKind::StreamWait] {
             for slots in 1..=6u64 {
                 for run_ahead in 1..=slots {
                     let frames = 40 * slots;
@@ -359,7 +403,13 @@ mod tests {
                             .iter()
                             .flatten()
                             .flat_map(|(_, q)| {
-                                q.vulkan_signals.iter().filter(move |s| s.semaphore == role).map(|s| s.value)
+                                let counter =
+                                    q.vulkan_counter_after_draw.filter(|_| role == SemaphoreRole::DrawCounter);
+                                q.vulkan_signals
+                                    .iter()
+                                    .filter(move |s| s.semaphore == role)
+                                    .map(|s| s.value)
+                                    .chain(counter)
                             })
                             .collect()
                     };
@@ -369,10 +419,14 @@ mod tests {
                         for wait in &plan.hip_waits {
                             let signalled = signalled_before(burst.first, wait.semaphore);
                             let met = match kind {
-                                SyncKind::Timeline => signalled.iter().any(|&v| v >= wait.value),
+                                SyncKind::Timeline | SyncKind::StreamWait => signalled.iter().any(|&v| v >= wait.value),
                                 _ => !signalled.is_empty(),
                             };
                             assert!(met, "{ctx}: HIP waits on {wait:?}, not signalled before its burst");
+                        }
+                        if kind == SyncKind::StreamWait {
+                            // One CPU wait per burst, after the burst's last kernel.
+                            assert_eq!(plan.cpu_waits_for_kernel, j == burst.last(), "{ctx}");
                         }
                         if kind == SyncKind::Timeline && j == burst.first && burst.last() < frames {
                             let last = written[burst.last() as usize].as_ref().map(|(_, p)| p.hip_signals.clone());
