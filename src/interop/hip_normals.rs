@@ -21,7 +21,7 @@ use ash::vk;
 
 use crate::hip;
 use crate::interop::hip_slots::import_and_map;
-use crate::interop::normal_images::NormalImages;
+use crate::interop::normal_images::{NormalImages, NORMAL_TEXEL_BYTES};
 use crate::interop::sync::plan::VULKAN_WAIT_STAGE;
 use crate::interop::{buffer_barrier, release_to_external};
 use crate::vulkan::export::ExportableBuffer;
@@ -142,7 +142,8 @@ impl HipNormals {
         }
     }
 
-    /// Queues the normals of `slot` at `time` on `stream`.
+    /// Queues the normals of `slot` at `time` on `stream` (refused when `width × height`
+    /// is not the size the image or buffer was made for).
     ///
     /// # Safety
     /// Nothing else reads or writes `slot`'s image (direct) or buffer (copied) until the
@@ -153,7 +154,13 @@ impl HipNormals {
         let (mut width_arg, mut height_arg, mut time_arg) = (width, height, time);
         match self {
             HipNormals::Direct { images, kernel } => {
-                let mut surface = images.get(slot).context("no shading image for this slot")?.surface();
+                let image = images.get(slot).context("no shading image for this slot")?;
+                anyhow::ensure!(
+                    image.extent() == (width, height),
+                    "shading image {slot} is {:?}, not {width}x{height}",
+                    image.extent()
+                );
+                let mut surface = image.surface();
                 let mut args: [*mut c_void; 4] = [
                     (&mut surface as *mut u64).cast(),
                     (&mut width_arg as *mut u32).cast(),
@@ -167,7 +174,14 @@ impl HipNormals {
                 unsafe { kernel.launch(grid, BLOCK, 0, stream, &mut args) }
             }
             HipNormals::Copied { mapped, kernel, .. } => {
-                let mut ptr = mapped.get(slot).context("no normals buffer for this slot")?.device_ptr();
+                let buffer = mapped.get(slot).context("no normals buffer for this slot")?;
+                let needed = u64::from(width) * u64::from(height) * NORMAL_TEXEL_BYTES;
+                anyhow::ensure!(
+                    buffer.size() >= needed,
+                    "normals buffer {slot} holds {} bytes, not {needed}",
+                    buffer.size()
+                );
+                let mut ptr = buffer.device_ptr();
                 let mut args: [*mut c_void; 4] = [
                     (&mut ptr as *mut *mut c_void).cast(),
                     (&mut width_arg as *mut u32).cast(),

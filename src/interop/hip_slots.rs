@@ -81,8 +81,8 @@ impl HipSlots {
     /// each as a POSIX fd, and `device` imports them as vertex/storage/transfer buffers.
     /// Returns HIP's side and Vulkan's; drop HIP's first (as [`HipSlots::import`]'s).
     ///
-    /// `device` must be the same GPU as `hip_device` (the caller matched them by UUID/PCI, as
-    /// for every import): an OPAQUE_FD is only meaningful to the driver that made it.
+    /// `device` must be the same GPU as `hip_device` (same UUID, else same PCI address):
+    /// checked first, since an fd is only meaningful to the GPU and driver that made it.
     pub fn allocate_for_vulkan(
         hip: &hip::Hip,
         hip_device: i32,
@@ -92,6 +92,20 @@ impl HipSlots {
         count: usize,
     ) -> Result<(Self, HeightSlots)> {
         hip.check_virtual_memory_export().map_err(|why| anyhow::anyhow!("--memory-owner hip: {why}"))?;
+        // An fd means something only to the GPU that made it: refuse another one (importing
+        // it would be undefined behaviour, not an error).
+        let info = hip.device_info(hip_device).context("asking HIP which GPU it allocates on")?;
+        let physical = &device.physical;
+        anyhow::ensure!(
+            physical.uuid == info.uuid || physical.pci == Some(info.pci),
+            "--memory-owner hip: the Vulkan device ({}, pci {}) is not HIP's device {} ({}, pci {}); HIP's memory can \
+             only be imported on the GPU that allocated it",
+            physical.name,
+            physical.pci.map_or("unknown".into(), |p| p.to_string()),
+            hip_device,
+            info.name,
+            info.pci
+        );
         let bytes = u64::from(width) * u64::from(height) * 4;
         let request = usize::try_from(bytes).context("height slot size")?;
         let granularity = hip::ExportableDeviceMemory::granularity(hip, hip_device)

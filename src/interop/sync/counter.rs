@@ -35,7 +35,8 @@ pub struct DrawCounter {
 }
 
 impl DrawCounter {
-    /// Creates the exportable counter, sets it to 0, and maps it in HIP.
+    /// Creates the exportable counter, sets it to 0, maps it in HIP, and checks that HIP's
+    /// stream can wait on it (a wait already met, run once).
     pub fn new(hip: &hip::Hip, device: &Arc<Device>) -> Result<Self> {
         anyhow::ensure!(
             hip.has_stream_wait_value(),
@@ -56,7 +57,14 @@ impl DrawCounter {
         let exported = buffer.export()?;
         // SAFETY: the counter's own export; `buffer` outlives `mapped` (field order).
         let mapped = unsafe { import_and_map(hip, &exported, COUNTER_BYTES) }.context("the draw counter")?;
-        Ok(Self { mapped, buffer })
+        let counter = Self { mapped, buffer };
+        // Ask the runtime now, not at the first frame: a wait that is already met (≥ 0),
+        // run to completion. A runtime that refuses waits on imported memory says so here.
+        let probe = hip::Stream::new(hip)?;
+        // SAFETY: 0 is met from the start; the counter outlives the synchronisation below.
+        unsafe { counter.queue_wait(&probe, 0) }?;
+        probe.synchronize().context("a stream wait on the draw counter (hipStreamWaitValue32) did not complete")?;
+        Ok(counter)
     }
 
     /// Queues on `stream` a GPU wait until the counter is at least `value` (frame
