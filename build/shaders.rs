@@ -11,6 +11,7 @@ pub fn compile_all() {
         ("grid.frag", naga::ShaderStage::Fragment),
         ("grid_image.frag", naga::ShaderStage::Fragment),
         ("sinewave.comp", naga::ShaderStage::Compute),
+        ("normals.comp", naga::ShaderStage::Compute),
     ] {
         compile(file, stage);
     }

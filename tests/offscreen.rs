@@ -468,3 +468,32 @@ impl hip_vulkan_sinewave::interop::source::HeightSource for SidewaysNormals {
         true
     }
 }
+
+/// The compute height source with shading images: its normals pass (a storage image)
+/// writes every slot's image, which reads back as the reference normals and draws the same
+/// picture as the CPU's normals (the committed image-shading picture), with the validation
+/// layer silent through two rounds of every slot.
+#[test]
+fn vulkan_compute_writes_the_shading_images_the_cpu_would() {
+    use hip_vulkan_sinewave::app::heights::vulkan_compute::ComputeHeights;
+    let mut r = renderer_with(2, 1, true);
+    let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+    assert!(r.image_shading(), "the compute source writes the shading images");
+    let camera = OrbitCamera::default();
+    let times = [0.25, 0.5, 0.75, 2.0, 3.5, TIME];
+    for t in times {
+        r.render_at(t, &camera).expect("render");
+    }
+    for (slot, t) in times[3..].iter().enumerate() {
+        let texels = r.read_back_normals(slot).expect("read back the shading image");
+        let err = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(*t));
+        assert!(err < 1e-3, "slot {slot}: max normal error {err}");
+    }
+    let expected =
+        RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
+    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}

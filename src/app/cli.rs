@@ -268,7 +268,8 @@ pub struct Cli {
     pub run_ahead: Option<u32>,
 
     /// How the grid is lit: image samples a per-texel normal image the height source writes
-    /// each frame (HIP, or the CPU); vertex derives face normals in the fragment shader;
+    /// each frame (HIP, the compute shader or the CPU); vertex derives face normals in the
+    /// fragment shader;
     /// auto takes image where the source writes it; image-copy is image through HIP's
     /// buffer-and-copy path.
     #[arg(long, value_enum, default_value = "auto")]

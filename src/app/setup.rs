@@ -166,7 +166,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     renderer.set_height_source(source)?;
     if matches!(cli.shading, ShadingArg::Image | ShadingArg::ImageCopy) && !renderer.image_shading() {
         anyhow::bail!(
-            "--shading image: {} does not write shading images (hip and cpu do); use --shading vertex or auto",
+            "--shading image: {} does not write shading images; use --shading vertex or auto",
             renderer.source_name()
         );
     }

@@ -14,6 +14,8 @@
 //!   `TRANSFER_DST_OPTIMAL`, copies, and moves it to `SHADER_READ_ONLY_OPTIMAL`;
 //! - a writer outside Vulkan (HIP) leaves it to [`NormalImages::record_acquire`], which
 //!   acquires it straight into `SHADER_READ_ONLY_OPTIMAL` for the fragment shader;
+//! - a compute shader acquires it in `GENERAL` ([`NormalImages::record_acquire_for_compute`]),
+//!   writes it, and moves it to `SHADER_READ_ONLY_OPTIMAL` ([`NormalImages::record_compute_written`]);
 //! - after the draw the renderer calls [`NormalImages::record_release`]: back to `GENERAL`
 //!   and to the external family.
 //!
@@ -33,10 +35,11 @@ use crate::vulkan::Device;
 pub const NORMAL_FORMAT: vk::Format = vk::Format::R16G16B16A16_SFLOAT;
 /// Bytes per texel of [`NORMAL_FORMAT`].
 pub const NORMAL_TEXEL_BYTES: u64 = 8;
-/// Usage of every shading image: sampled by the fragment shader, written by copies,
-/// read back by `--verify`.
+/// Usage of every shading image: sampled by the fragment shader, written by copies or a
+/// compute shader (storage), read back by `--verify`.
 pub const NORMAL_IMAGE_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
     vk::ImageUsageFlags::SAMPLED.as_raw()
+        | vk::ImageUsageFlags::STORAGE.as_raw()
         | vk::ImageUsageFlags::TRANSFER_DST.as_raw()
         | vk::ImageUsageFlags::TRANSFER_SRC.as_raw(),
 );
@@ -198,6 +201,59 @@ impl NormalImages {
                     vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
                 ),
                 Transfer::Acquire,
+            )
+        };
+    }
+
+    /// Records the acquire of `slot`'s image for a compute shader's storage writes, into
+    /// `GENERAL`. The old contents are discarded (`UNDEFINED`): the shader writes every
+    /// texel. (From `GENERAL` to `GENERAL` there would be no transition, and the validation
+    /// layer, which applies an external transfer's layout change at the acquire, would then
+    /// find the image still in the layout of the frame's draw.)
+    ///
+    /// # Safety
+    /// `cmd` is recording; `slot < images.len()`; the image outlives the command buffer;
+    /// the dispatch that follows writes every texel.
+    pub unsafe fn record_acquire_for_compute(&self, cmd: vk::CommandBuffer, slot: usize) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.barrier(
+                cmd,
+                slot,
+                (vk::PipelineStageFlags2::NONE, vk::AccessFlags2::NONE, vk::ImageLayout::UNDEFINED),
+                (
+                    vk::PipelineStageFlags2::COMPUTE_SHADER,
+                    vk::AccessFlags2::SHADER_STORAGE_WRITE,
+                    vk::ImageLayout::GENERAL,
+                ),
+                Transfer::Acquire,
+            )
+        };
+    }
+
+    /// Records what makes a compute shader's writes of `slot`'s image readable by the
+    /// fragment shader (`GENERAL` → `SHADER_READ_ONLY_OPTIMAL`), after
+    /// [`NormalImages::record_acquire_for_compute`] and the dispatch.
+    ///
+    /// # Safety
+    /// As [`NormalImages::record_acquire_for_compute`].
+    pub unsafe fn record_compute_written(&self, cmd: vk::CommandBuffer, slot: usize) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.barrier(
+                cmd,
+                slot,
+                (
+                    vk::PipelineStageFlags2::COMPUTE_SHADER,
+                    vk::AccessFlags2::SHADER_STORAGE_WRITE,
+                    vk::ImageLayout::GENERAL,
+                ),
+                (
+                    vk::PipelineStageFlags2::FRAGMENT_SHADER,
+                    vk::AccessFlags2::SHADER_SAMPLED_READ,
+                    vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                ),
+                Transfer::None,
             )
         };
     }
