@@ -378,19 +378,7 @@ fn image_shading_samples_the_normals_the_source_wrote() {
     let mut r = renderer_with(2, 1, true);
     assert!(r.image_shading(), "the CPU source writes shading images");
     let camera = OrbitCamera::default();
-    // 3 slots, 2 frames in flight: frames 0..6 reuse every slot twice.
-    let times = [0.25, 0.5, 0.75, 2.0, 3.5, TIME];
-    for t in times {
-        r.render_at(t, &camera).expect("render");
-    }
-    for (slot, t) in times[3..].iter().enumerate() {
-        let texels = r.read_back_normals(slot).expect("read back the shading image");
-        assert_eq!(texels.len(), (GRID.0 * GRID.1) as usize);
-        let err = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(*t));
-        assert!(err < 1e-3, "slot {slot}: max normal error {err}");
-        let stale = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(times[slot]));
-        assert!(stale > 0.05, "slot {slot} still holds its first frame's normals");
-    }
+    render_six_frames_and_check_the_normals(&mut r);
     let image = r.read_back_image().expect("read back");
     if std::env::var_os("UPDATE_EXPECTED").is_some() {
         image.save_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("write expected image");
@@ -480,6 +468,19 @@ fn vulkan_compute_writes_the_shading_images_the_cpu_would() {
     let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
     r.set_height_source(Box::new(source)).expect("set source");
     assert!(r.image_shading(), "the compute source writes the shading images");
+    render_six_frames_and_check_the_normals(&mut r);
+    let expected =
+        RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
+    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
+/// Renders six frames at different times with 3 slots and 2 frames in flight (every slot
+/// written twice), then checks that each slot's shading image holds its last frame's
+/// reference normals (within RGBA16F rounding, 1e-3) and not its first frame's.
+fn render_six_frames_and_check_the_normals(r: &mut Renderer) {
     let camera = OrbitCamera::default();
     let times = [0.25, 0.5, 0.75, 2.0, 3.5, TIME];
     for t in times {
@@ -487,13 +488,10 @@ fn vulkan_compute_writes_the_shading_images_the_cpu_would() {
     }
     for (slot, t) in times[3..].iter().enumerate() {
         let texels = r.read_back_normals(slot).expect("read back the shading image");
+        assert_eq!(texels.len(), (GRID.0 * GRID.1) as usize);
         let err = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(*t));
         assert!(err < 1e-3, "slot {slot}: max normal error {err}");
+        let stale = sinewave::max_normal_error(&texels, GRID.0, GRID.1, sinewave::wrap_time(times[slot]));
+        assert!(stale > 0.05, "slot {slot} still holds its first frame's normals");
     }
-    let expected =
-        RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
-    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
-    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
-    assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
-    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
