@@ -173,3 +173,36 @@ fn no_vulkan_driver_is_explained() {
     assert_clean_failure(&out, "vkCreateInstance: no Vulkan 1.3 driver found (ERROR_INCOMPATIBLE_DRIVER)");
     assert!(stderr(&out).contains("mesa-vulkan-drivers"), "names the package:\n{}", stderr(&out));
 }
+
+/// A headless screenshot carries the overlay's panel unless `--no-overlay`; without it the
+/// picture is the grid alone (the committed image-shading picture of the same scene).
+#[test]
+fn the_overlay_is_in_the_screenshot_unless_no_overlay() {
+    use hip_vulkan_sinewave::app::renderer::target::RgbaImage;
+    let dir = scratch_dir("overlay");
+    let shot = |name: &str, extra: &[&str]| {
+        let path = dir.join(name);
+        let mut args = vec!["--headless", "--heights", "cpu", "--grid", "96x64", "--size", "320x200", "--time", "1"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--validation", "--screenshot", path.to_str().unwrap()]);
+        let out = run_demo(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        RgbaImage::load_png(&path).expect("the screenshot")
+    };
+    let with = shot("with.png", &[]);
+    let without = shot("without.png", &["--no-overlay"]);
+    let differing = with.pixels.chunks_exact(4).zip(without.pixels.chunks_exact(4)).filter(|(a, b)| a != b).count();
+    assert!(differing > 2000, "the overlay changed only {differing} pixels");
+    let expected = RgbaImage::load_png(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/expected/offscreen_image_shading_320x200.png"
+    )))
+    .expect("committed picture");
+    let off = without
+        .pixels
+        .chunks_exact(4)
+        .zip(expected.pixels.chunks_exact(4))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 12))
+        .count();
+    assert!(off <= 320, "--no-overlay: {off} pixels differ from the grid alone by more than 12");
+}

@@ -495,3 +495,46 @@ fn render_six_frames_and_check_the_normals(r: &mut Renderer) {
         assert!(stale > 0.05, "slot {slot} still holds its first frame's normals");
     }
 }
+
+const EXPECTED_OVERLAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/expected/offscreen_overlay_320x200.png");
+
+/// The overlay (egui, drawn in the frame's own pass) with fixed lines and a fixed graph:
+/// the frame must match its committed picture, differ from the frame without it, and,
+/// hidden, give back exactly the picture without it; the validation layer stays silent
+/// through the font upload and the draws.
+#[test]
+fn the_overlay_draws_its_panel_on_the_grid() {
+    use hip_vulkan_sinewave::app::overlay::{GraphFrame, Overlay};
+    let mut r = renderer(2);
+    let mut overlay = Overlay::new(r.device(), r.color_format(), r.frames_in_flight()).expect("overlay");
+    overlay.set_info(vec!["GPU: test device".into(), "heights: cpu; sync: none".into()]);
+    overlay.live_graph = false;
+    for i in 0..240 {
+        let f = f64::from(i % 7);
+        overlay.push_frame(GraphFrame { kernel_ms: 0.1 * f, draw_ms: 0.5, other_ms: 0.2 });
+    }
+    r.set_overlay(Box::new(overlay)).expect("set overlay");
+    let camera = OrbitCamera::default();
+    for _ in 0..3 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    let image = r.read_back_image().expect("read back");
+    if std::env::var_os("UPDATE_EXPECTED").is_some() {
+        image.save_png(std::path::Path::new(EXPECTED_OVERLAY)).expect("write expected image");
+    }
+    let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED_OVERLAY)).expect("expected image is committed");
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    let (outliers, worst) = compare(&image, &expected);
+    assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
+    let without = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("the picture without overlay");
+    let (covered, _) = compare(&image, &without);
+    assert!(covered > 2000, "the panel covers only {covered} pixels");
+
+    hip_vulkan_sinewave::app::overlay::of(&mut r).expect("our overlay").visible = false;
+    for _ in 0..2 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &without);
+    assert!(outliers <= allowed, "hidden overlay still changes {outliers} pixels (worst {worst})");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}

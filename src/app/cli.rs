@@ -251,6 +251,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", requires = "headless")]
     pub screenshot: Option<PathBuf>,
 
+    /// Do not draw the overlay (the panel with the GPU, who writes the heights and how, and
+    /// the frame-time graph; F1 toggles it in the window).
+    #[arg(long)]
+    pub no_overlay: bool,
+
     /// Draw the grid as lines (if the device supports non-solid fill).
     #[arg(long)]
     pub wireframe: bool,

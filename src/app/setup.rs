@@ -125,7 +125,8 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             (None, None) => DeviceSelection::Best,
         },
         present_mode: cli.present_mode.to_vulkan(),
-        gpu_timing: false,
+        // The overlay's frame-time graph shows the GPU stages.
+        gpu_timing: !cli.no_overlay,
         shading_images: cli.shading != ShadingArg::Vertex,
     };
     let (mut renderer, hip) = match Renderer::new(&options, presentation.clone()) {
@@ -164,6 +165,13 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         }
     }
     renderer.set_height_source(source)?;
+    if !cli.no_overlay {
+        let lines = overlay_lines(&renderer, &options.device);
+        let mut overlay =
+            crate::app::overlay::Overlay::new(renderer.device(), renderer.color_format(), renderer.frames_in_flight())?;
+        overlay.set_info(lines);
+        renderer.set_overlay(Box::new(overlay))?;
+    }
     if matches!(cli.shading, ShadingArg::Image | ShadingArg::ImageCopy) && !renderer.image_shading() {
         anyhow::bail!(
             "--shading image: {} does not write shading images; use --shading vertex or auto",
@@ -171,6 +179,25 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         );
     }
     Ok(renderer)
+}
+
+/// What the overlay's panel says: the GPU and how Vulkan chose it, who writes the heights
+/// and how they are handed over, the buffers and the shading.
+fn overlay_lines(renderer: &Renderer, selection: &DeviceSelection) -> Vec<String> {
+    let device = renderer.device();
+    vec![
+        format!("GPU: {} ({})", device.physical.name, device.physical.driver),
+        format!("Vulkan device chosen as {selection}"),
+        format!("heights: {}", renderer.source_name()),
+        format!(
+            "{} frames in flight, {} height buffers, {} frame(s) per hand-over",
+            renderer.frames_in_flight(),
+            renderer.slots().len(),
+            renderer.source_run_ahead()
+        ),
+        format!("shading: {}", if renderer.image_shading() { "image (normals written each frame)" } else { "vertex" }),
+        "F1 hides this panel".to_string(),
+    ]
 }
 
 /// `auto` when HIP cannot run: the Vulkan compute shader, else the CPU.

@@ -2,7 +2,7 @@
 //! the keyboard and mouse controls.
 //!
 //! Controls: drag to orbit, wheel to zoom, Space pauses the animation, W toggles
-//! wireframe (where the device supports it), Esc quits.
+//! wireframe (where the device supports it), F1 shows or hides the overlay, Esc quits.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -147,6 +147,11 @@ impl App {
             Key::Named(NamedKey::Space) => {
                 self.clock.set_paused(!self.clock.paused(), Instant::now());
                 log::info!("animation {}", if self.clock.paused() { "paused" } else { "resumed" });
+            }
+            Key::Named(NamedKey::F1) => {
+                if let Some(overlay) = self.renderer.as_mut().and_then(crate::app::overlay::of) {
+                    overlay.visible = !overlay.visible;
+                }
             }
             Key::Character(c) if c.eq_ignore_ascii_case("w") => {
                 if let Some(r) = self.renderer.as_mut() {

@@ -9,6 +9,7 @@ use super::{Renderer, CLEAR_COLOR, HEIGHT_SCALE};
 use crate::app::camera::OrbitCamera;
 
 impl Renderer {
+    /// Records the frame's rendering pass: the grid, then `overlay` (if any) on top.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record_draw(
         &self,
@@ -19,7 +20,8 @@ impl Renderer {
         depth: (vk::Image, vk::ImageView),
         extent: vk::Extent2D,
         final_layout: vk::ImageLayout,
-    ) {
+        overlay: Option<&mut (dyn super::FrameOverlay + 'static)>,
+    ) -> anyhow::Result<()> {
         let d = &self.device.raw();
         let to_attachment = [
             vk::ImageMemoryBarrier2::default()
@@ -101,8 +103,11 @@ impl Renderer {
             d.cmd_bind_vertex_buffers(cmd, 0, &[self.mesh.positions.raw(), self.slots.buffers[slot].raw()], &[0, 0]);
             d.cmd_bind_index_buffer(cmd, self.mesh.indices.raw(), 0, vk::IndexType::UINT32);
             d.cmd_draw_indexed(cmd, self.mesh.index_count, 1, 0, 0, 0);
-            d.cmd_end_rendering(cmd);
         }
+        let drawn = overlay.map_or(Ok(()), |overlay| overlay.record(cmd, extent, self.completed));
+        // SAFETY: recording, inside the rendering begun above (ended even if the overlay failed).
+        unsafe { d.cmd_end_rendering(cmd) };
+        drawn?;
         if final_layout != vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL {
             let to_present = [vk::ImageMemoryBarrier2::default()
                 .src_stage_mask(vk::PipelineStageFlags2::COLOR_ATTACHMENT_OUTPUT)
@@ -116,5 +121,6 @@ impl Renderer {
             // SAFETY: recording.
             unsafe { d.cmd_pipeline_barrier2(cmd, &vk::DependencyInfo::default().image_memory_barriers(&to_present)) };
         }
+        Ok(())
     }
 }

@@ -85,6 +85,20 @@ impl RendererOptions {
     }
 }
 
+/// Something drawn on top of the grid inside the frame's rendering pass (the overlay).
+pub trait FrameOverlay {
+    /// Records its draw into `cmd`, inside the frame's rendering (colour attachment of the
+    /// renderer's [`Renderer::color_format`], depth attachment of `image::DEPTH_FORMAT`),
+    /// `extent` pixels. The renderer has
+    /// waited for the frame that used this frame-in-flight index before.
+    /// `completed` is the stage timing of the latest frame known to have completed (with
+    /// `gpu_timing`).
+    fn record(&mut self, cmd: vk::CommandBuffer, extent: vk::Extent2D, completed: Option<FrameTimings>) -> Result<()>;
+
+    /// For downcasting to the concrete overlay (to update what it shows).
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
 /// What the renderer is asked to build.
 #[derive(Clone, Debug)]
 pub struct RendererOptions {
@@ -171,6 +185,8 @@ pub struct Renderer {
     shading: Option<shading::ShadingSets>,
     /// The draw samples the slot's shading image: there are images and the source writes them.
     image_shading: bool,
+    /// Drawn on top of the grid, in the same pass (the app's overlay).
+    overlay: Option<Box<dyn FrameOverlay>>,
     slots: HeightSlots,
     target: Target,
     pool: CommandPool,
@@ -278,6 +294,7 @@ impl Renderer {
             mesh,
             shading,
             image_shading: false,
+            overlay: None,
             slots,
             target,
             pool,
@@ -325,6 +342,33 @@ impl Renderer {
         );
         self.source = Some(source);
         Ok(())
+    }
+
+    /// Draws `overlay` on top of every frame from now on (after the GPU idles).
+    pub fn set_overlay(&mut self, overlay: Box<dyn FrameOverlay>) -> Result<()> {
+        self.device.wait_idle()?;
+        self.overlay = Some(overlay);
+        Ok(())
+    }
+
+    /// The overlay, to update what it shows.
+    pub fn overlay_mut(&mut self) -> Option<&mut (dyn FrameOverlay + 'static)> {
+        self.overlay.as_deref_mut()
+    }
+
+    /// The colour format frames are rendered in (what an overlay must draw into).
+    pub fn color_format(&self) -> vk::Format {
+        self.pipeline.color_format
+    }
+
+    /// Frames the height source writes per hand-over (1 + what it writes ahead).
+    pub fn source_run_ahead(&self) -> usize {
+        self.source.as_ref().map_or(1, |s| s.frames_ahead() + 1)
+    }
+
+    /// Frames in flight (command buffers and fences).
+    pub fn frames_in_flight(&self) -> u32 {
+        self.frames.len() as u32
     }
 
     /// Whether the draw samples the shading image the source writes (`--shading image`).
@@ -486,7 +530,19 @@ impl Renderer {
                 (sc.images[i], sc.views[i], sc.depth.raw(), sc.depth.view, sc.extent, vk::ImageLayout::PRESENT_SRC_KHR)
             }
         };
-        self.record_draw(cmd, camera, slot, (color_image, color_view), (depth_image, depth_view), extent, final_layout);
+        let mut overlay = self.overlay.take();
+        let drawn = self.record_draw(
+            cmd,
+            camera,
+            slot,
+            (color_image, color_view),
+            (depth_image, depth_view),
+            extent,
+            final_layout,
+            overlay.as_deref_mut(),
+        );
+        self.overlay = overlay;
+        drawn?;
         if let Some(ts) = &self.timestamps {
             ts.write(cmd, fi, timestamps::AFTER_DRAW, vk::PipelineStageFlags2::ALL_COMMANDS);
         }
