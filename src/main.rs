@@ -70,6 +70,7 @@ fn run_bench(cli: &Cli) -> anyhow::Result<(u32, u32)> {
         frames_in_flight: cli.bench_frames_in_flight.clone(),
         run_ahead: cli.bench_run_ahead.clone(),
         times: cli.bench_time.clone(),
+        overlays: cli.bench_overlay.iter().map(|o| *o == bench::BenchOverlay::On).collect(),
         warmup: cli.bench_warmup,
         frames: cli.bench_frames,
         max_seconds: cli.bench_seconds,

@@ -68,3 +68,41 @@ fn bench_modes_that_need_hip_explain_themselves_without_it() {
         .expect("runs");
     assert_clean_failure(&out, "HIP runtime");
 }
+
+/// `--bench-overlay off,on`: every configuration twice, the overlay's records marked (in the
+/// JSON and the table) and drawn validation-clean, the others as without the option.
+#[test]
+fn bench_measures_the_overlay_beside_its_absence() {
+    let dir = scratch_dir("bench-overlay");
+    let json = dir.join("bench.json");
+    let out = run_demo(&[
+        "--bench",
+        "--bench-modes",
+        "vulkan",
+        "--bench-grids",
+        "24",
+        "--bench-frames-in-flight",
+        "2",
+        "--bench-time",
+        "fixed",
+        "--bench-overlay",
+        "off,on",
+        "--bench-frames",
+        "12",
+        "--bench-warmup",
+        "2",
+        "--bench-size",
+        "200x120",
+        "--validation",
+        "--bench-json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "stderr:\n{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("| vulkan | fixed | 24² | 2 | 1 |"), "table:\n{stdout}");
+    assert!(stdout.contains("| vulkan + overlay | fixed | 24² | 2 | 1 |"), "table:\n{stdout}");
+    let records: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let marks: Vec<bool> = records.iter().map(|r| r["overlay"].as_bool().unwrap_or(false)).collect();
+    assert_eq!(marks, [false, true], "one record without the overlay, one with: {records:?}");
+    assert!(records[0].get("overlay").is_none(), "no overlay field when it is off");
+}

@@ -55,6 +55,15 @@ pub enum BenchMode {
     Vulkan,
 }
 
+/// Whether the benchmark draws the overlay (`--bench-overlay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOverlay {
+    /// No overlay (the default: the numbers are the interop's).
+    Off,
+    /// The overlay drawn in every frame, as in the window.
+    On,
+}
+
 /// How the benchmark advances animation time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -129,6 +138,9 @@ pub struct Record {
     /// was rendered| (what run-ahead's prediction costs in animation accuracy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_error_ms_p99: Option<f64>,
+    /// The overlay was drawn in every frame (`--bench-overlay on`); absent when not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overlay: bool,
 }
 
 /// The kernel alone against a device-to-device copy of the same size, same run.
@@ -158,6 +170,8 @@ pub struct BenchPlan {
     pub frames_in_flight: Vec<u32>,
     pub run_ahead: Vec<u32>,
     pub times: Vec<BenchTime>,
+    /// Overlay off and/or on (`--bench-overlay`).
+    pub overlays: Vec<bool>,
     pub warmup: u64,
     pub frames: u64,
     pub max_seconds: f64,
@@ -189,7 +203,9 @@ pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
             for &mode in &plan.modes {
                 for k in mode.frames_in_flight(&plan.frames_in_flight) {
                     for run_ahead in mode.run_ahead(&plan.run_ahead, k) {
-                        configs.push(Config { mode, time, grid, k, run_ahead });
+                        for &overlay in &plan.overlays {
+                            configs.push(Config { mode, time, grid, k, run_ahead, overlay });
+                        }
                     }
                 }
             }
@@ -199,8 +215,13 @@ pub fn run(plan: &BenchPlan) -> Result<(Vec<Record>, Option<KernelRecord>)> {
     // One Vulkan device for every configuration (see Renderer::offscreen_on).
     let mut shared = None;
     for (i, &config) in configs.iter().enumerate() {
-        let Config { mode, time, grid, k, run_ahead } = config;
-        let label = format!("[{}/{}] {mode:?} {time:?} time {grid}² K={k} run-ahead {run_ahead}", i + 1, configs.len());
+        let Config { mode, time, grid, k, run_ahead, overlay } = config;
+        let label = format!(
+            "[{}/{}] {mode:?}{} {time:?} time {grid}² K={k} run-ahead {run_ahead}",
+            i + 1,
+            configs.len(),
+            if overlay { " + overlay" } else { "" }
+        );
         let record =
             run_one(plan, hip.as_ref(), config, &label, &mut shared).with_context(|| format!("benchmark {label}"))?;
         let Some(record) = record else {
@@ -233,12 +254,13 @@ struct Config {
     grid: u32,
     k: u32,
     run_ahead: u32,
+    overlay: bool,
 }
 
 fn run_one(
     plan: &BenchPlan,
     hip: Option<&(HipSetup, hip::Function)>,
-    Config { mode, time, grid, k, run_ahead }: Config,
+    Config { mode, time, grid, k, run_ahead, overlay }: Config,
     label: &str,
     shared: &mut Option<std::sync::Arc<crate::vulkan::Device>>,
 ) -> Result<Option<Record>> {
@@ -289,6 +311,12 @@ fn run_one(
         (m, None) => bail!("{m:?} needs HIP"),
     };
     renderer.set_height_source(source)?;
+    if overlay {
+        let mut panel =
+            crate::app::overlay::Overlay::new(renderer.device(), renderer.color_format(), renderer.frames_in_flight())?;
+        panel.set_info(vec![format!("benchmark: {}", mode.name()), format!("heights: {}", renderer.source_name())]);
+        renderer.set_overlay(Box::new(panel))?;
+    }
 
     let camera = OrbitCamera::default();
     let mut clock = AnimationClock::new(match time {
@@ -364,6 +392,7 @@ fn run_one(
         bail!("the validation layer reported {errors} errors and {warnings} warnings");
     }
     Ok(Some(Record {
+        overlay,
         mode,
         time,
         grid,
@@ -434,7 +463,7 @@ pub fn table(records: &[Record], kernel: Option<&KernelRecord>) -> String {
     for r in records {
         out += &format!(
             "| {} | {} | {}² | {} | {} | {:.0} | {:.3} | {:.3} | {:.4} | {:.3} | {:.3} | {:.4} | {:.3} | {} |\n",
-            r.mode.name(),
+            r.mode.name() + if r.overlay { " + overlay" } else { "" },
             format!("{:?}", r.time).to_lowercase(),
             r.grid,
             r.frames_in_flight,

@@ -50,6 +50,9 @@ pub struct FrameRecord {
     #[serde(default)]
     pub transfer_ms: f64,
     pub draw_ms: f64,
+    /// Drawn with the overlay (`--bench-overlay on`): left out of the chart.
+    #[serde(default)]
+    pub overlay: bool,
 }
 
 fn fixed_time() -> String {
@@ -175,7 +178,7 @@ fn mode_rank(mode: &str) -> (usize, &str) {
 /// first one on ties). Records with no usable frames/s (≤ 0, not finite) are left out.
 pub fn panels(records: &[FrameRecord]) -> Vec<Panel> {
     let mut best: BTreeMap<(u32, bool, &str), Vec<&FrameRecord>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.fps.is_finite() && r.fps > 0.0) {
+    for r in records.iter().filter(|r| r.fps.is_finite() && r.fps > 0.0 && !r.overlay) {
         let bars = best.entry((r.grid, r.time != "fixed", r.time.as_str())).or_default();
         match bars.iter_mut().find(|b| b.mode == r.mode) {
             Some(b) if r.fps > b.fps => *b = r,
@@ -443,7 +446,21 @@ mod tests {
             kernel_ms: 0.1,
             transfer_ms: 0.0,
             draw_ms: 0.5,
+            overlay: false,
         }
+    }
+
+    #[test]
+    fn records_drawn_with_the_overlay_stay_out_of_the_chart() {
+        let mut with = rec("timeline", 256, 2, 1, 2000.0);
+        with.overlay = true;
+        let records = vec![rec("timeline", 256, 2, 1, 1000.0), with];
+        let p = panels(&records);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].bars.len(), 1);
+        assert!((p[0].bars[0].fps - 1000.0).abs() < 1e-9, "the faster overlay record was not taken");
+        let parsed = parse_records(r#"[{"mode":"timeline","grid":256,"frames_in_flight":2,"run_ahead":1,"fps":1.0,"kernel_ms":0.1,"draw_ms":0.5,"overlay":true}]"#).unwrap();
+        assert!(parsed[0].overlay);
     }
 
     #[test]

@@ -328,6 +328,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "fixed,wall")]
     pub bench_time: Vec<crate::app::bench::BenchTime>,
 
+    /// Draw the overlay in the benchmark's frames: off (the default), on, or both (its
+    /// cost, as a ratio in one run).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "off")]
+    pub bench_overlay: Vec<crate::app::bench::BenchOverlay>,
+
     /// Warm-up frames per configuration (not timed).
     #[arg(long, value_name = "N", default_value = "100")]
     pub bench_warmup: u64,
