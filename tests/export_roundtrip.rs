@@ -28,14 +28,19 @@ fn copy(device: &Arc<Device>, pool: &CommandPool, src: vk::Buffer, dst: vk::Buff
     .expect("copy");
 }
 
-#[test]
-fn exported_height_buffer_reads_back_in_a_second_device() {
-    let instance =
-        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
+/// An instance (validation as asked) and `count` devices on its best physical device.
+fn devices(validation: bool, count: usize) -> (Arc<Instance>, Vec<Arc<Device>>) {
+    let instance = Arc::new(Instance::new(&InstanceOptions { validation, ..Default::default() }).expect("instance"));
     let physical =
         device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
-    let writer = Device::new(instance.clone(), physical.clone(), None).expect("first device");
-    let reader = Device::new(instance.clone(), physical, None).expect("second device");
+    let devices = (0..count).map(|_| Device::new(instance.clone(), physical.clone(), None).expect("device")).collect();
+    (instance, devices)
+}
+
+#[test]
+fn exported_height_buffer_reads_back_in_a_second_device() {
+    let (instance, mut pair) = devices(true, 2);
+    let (reader, writer) = (pair.pop().expect("second device"), pair.pop().expect("first device"));
 
     let (w, h) = (77, 31);
     let slots = HeightSlots::new(&writer, w, h, 1).expect("height slot");
@@ -74,10 +79,8 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
 #[test]
 fn each_export_is_a_new_descriptor() {
     use std::os::fd::AsRawFd;
-    let instance = Arc::new(Instance::new(&InstanceOptions::default()).expect("instance"));
-    let physical =
-        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
-    let device = Device::new(instance, physical, None).expect("device");
+    let (_instance, mut one) = devices(false, 1);
+    let device = one.pop().expect("device");
     let slots = HeightSlots::new(&device, 16, 16, 2).expect("slots");
     let a = slots.export(0).expect("export");
     let b = slots.export(0).expect("export");
@@ -89,11 +92,8 @@ fn each_export_is_a_new_descriptor() {
 fn synchronization_validation_catches_a_missing_barrier() {
     // The negative control for every "zero validation messages" assertion: a copy that
     // reads a buffer another copy just wrote, with no barrier between, must be reported.
-    let instance =
-        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
-    let physical =
-        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
-    let device = Device::new(instance.clone(), physical, None).expect("device");
+    let (instance, mut one) = devices(true, 1);
+    let device = one.pop().expect("device");
     let usage = vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST;
     let a = Buffer::device_local(&device, 4096, usage, "a").expect("a");
     let b = Buffer::device_local(&device, 4096, usage, "b").expect("b");
@@ -121,10 +121,8 @@ fn synchronization_validation_catches_a_missing_barrier() {
 fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
     use hip_vulkan_sinewave::vulkan::export::ForeignFd;
     use std::os::fd::AsRawFd;
-    let instance = Arc::new(Instance::new(&InstanceOptions::default()).expect("instance"));
-    let physical =
-        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
-    let device = Device::new(instance, physical, None).expect("device");
+    let (_instance, mut one) = devices(false, 1);
+    let device = one.pop().expect("device");
     let slots = HeightSlots::new(&device, 16, 16, 1).expect("slots");
     let exported = slots.export(0).expect("export");
     let raw = exported.fd.as_raw_fd();
@@ -166,12 +164,8 @@ fn exported_shading_image_reads_back_in_a_second_device() {
     use hip_vulkan_sinewave::interop::normal_images::{NormalImages, NORMAL_FORMAT, NORMAL_IMAGE_USAGE};
     use std::os::fd::{AsRawFd, IntoRawFd};
 
-    let instance =
-        Arc::new(Instance::new(&InstanceOptions { validation: true, ..Default::default() }).expect("instance"));
-    let physical =
-        device::choose(&device::enumerate(&instance).expect("devices"), DeviceSelection::Best).expect("device");
-    let writer = Device::new(instance.clone(), physical.clone(), None).expect("first device");
-    let reader = Device::new(instance.clone(), physical, None).expect("second device");
+    let (instance, mut pair) = devices(true, 2);
+    let (reader, writer) = (pair.pop().expect("second device"), pair.pop().expect("first device"));
     let (w, h, t) = (61, 37, 1.75);
     let pool1 = CommandPool::new(&writer, vk::CommandPoolCreateFlags::empty()).expect("pool");
     let images = NormalImages::new(&writer, &pool1, w, h, 1, true).expect("shading image");

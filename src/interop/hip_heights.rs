@@ -156,6 +156,19 @@ pub struct HipHeights {
     submitted_plan: Option<FramePlan>,
 }
 
+/// `hip (timeline sync, hip-owned memory, normals direct)`: the strategy, then what differs
+/// from the defaults.
+fn source_name(kind: SyncKind, owner: MemoryOwner, normals: Option<&str>) -> String {
+    let mut parts = vec![format!("{kind} sync")];
+    if owner == MemoryOwner::Hip {
+        parts.push("hip-owned memory".into());
+    }
+    if let Some(mode) = normals {
+        parts.push(format!("normals {mode}"));
+    }
+    format!("hip ({})", parts.join(", "))
+}
+
 /// Timing events recorded around one slot's kernel.
 pub struct KernelEvents {
     /// Recorded before the kernel.
@@ -235,10 +248,7 @@ impl HipHeights {
             }
         );
         Ok(Self {
-            name: match imported.owner() {
-                MemoryOwner::Vulkan => format!("hip ({kind} sync)"),
-                MemoryOwner::Hip => format!("hip ({kind} sync, hip-owned memory)"),
-            },
+            name: source_name(kind, imported.owner(), None),
             kind,
             semaphores,
             normals: None,
@@ -274,7 +284,7 @@ impl HipHeights {
             self.height
         );
         let normals = HipNormals::new(&self.hip, &self.device, images, &self.function, force_copy)?;
-        self.name = format!("{}, normals {}", self.name.trim_end_matches(')'), normals.mode()) + ")";
+        self.name = source_name(self.kind, self.slots.owner(), Some(normals.mode()));
         self.normals = Some(normals);
         Ok(())
     }
@@ -505,6 +515,15 @@ impl Drop for HipHeights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_name_says_what_differs_from_the_defaults() {
+        assert_eq!(source_name(SyncKind::Timeline, MemoryOwner::Vulkan, None), "hip (timeline sync)");
+        assert_eq!(
+            source_name(SyncKind::Binary, MemoryOwner::Hip, Some("direct")),
+            "hip (binary sync, hip-owned memory, normals direct)"
+        );
+    }
 
     #[test]
     fn block_and_grid_cover_the_heights() {

@@ -58,7 +58,6 @@ impl HipSlot {
 pub struct HipSlots {
     /// Slot `i`'s memory at index `i`.
     pub slots: Vec<HipSlot>,
-    owner: MemoryOwner,
 }
 
 impl HipSlots {
@@ -73,7 +72,7 @@ impl HipSlots {
                 .with_context(|| format!("height slot {i}"))?;
             mapped.push(HipSlot::Imported(buffer));
         }
-        Ok(Self { slots: mapped, owner: MemoryOwner::Vulkan })
+        Ok(Self { slots: mapped })
     }
 
     /// The reverse direction: HIP allocates `count` slots of `width × height` `f32` on
@@ -144,7 +143,7 @@ impl HipSlots {
             bytes.next_multiple_of(granularity as u64),
             kind.handle_type()
         );
-        Ok((Self { slots: owned, owner: MemoryOwner::Hip }, HeightSlots::from_imported(imported, width, height)))
+        Ok((Self { slots: owned }, HeightSlots::from_imported(imported, width, height)))
     }
 
     /// Number of slots.
@@ -159,7 +158,10 @@ impl HipSlots {
 
     /// Who allocated the memory.
     pub fn owner(&self) -> MemoryOwner {
-        self.owner
+        match self.slots.first() {
+            Some(HipSlot::Owned(_)) => MemoryOwner::Hip,
+            _ => MemoryOwner::Vulkan,
+        }
     }
 }
 
