@@ -5,8 +5,11 @@
 //! Outputs, all in `OUT_DIR`:
 //! - `sinewave_kernel.bin`: the code object, or an empty file when none was built;
 //! - env `HIP_SINEWAVE_KERNEL_DESCRIPTION` (via `cargo:rustc-env`) saying what it is;
-//! - on NVIDIA with nvcc: `libamdhip64.so`, the shim; its path goes to the crate as env
-//!   `HVS_BUILT_NVIDIA_SHIM`, where the binary looks for the runtime on its own.
+//! - on NVIDIA with nvcc: `libamdhip64.so` (Windows: `amdhip64.dll`), the shim; its path
+//!   goes to the crate as env `HVS_BUILT_NVIDIA_SHIM`, where the binary looks for the
+//!   runtime on its own. Only when the build machine runs the target's system: a shim
+//!   cross-built for another system is not attempted (build it there, with
+//!   `scripts/build-nvidia.sh` or `scripts/build-nvidia.ps1`).
 //!
 //! A missing or failing toolchain never fails the build: the tool's output goes
 //! to a `cargo:warning` and the binary carries no kernel (the CPU and Vulkan
@@ -242,15 +245,28 @@ fn nvidia_sms() -> Vec<String> {
 /// Builds the HIP-on-CUDA shim next to the kernel. Failure only warns: the
 /// shim can also be built on the GPU machine with scripts/build-nvidia.sh.
 fn build_shim(nvcc: &Path, out_dir: &Path) {
-    let output = out_dir.join("libamdhip64.so");
+    let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let host_os = env::consts::OS;
+    if target_os != host_os {
+        warn(format!("not building the HIP-on-CUDA shim for {target_os} on {host_os}: build it on {target_os}"));
+        return;
+    }
+    let windows = target_os == "windows";
+    let output = out_dir.join(if windows { "amdhip64.dll" } else { "libamdhip64.so" });
     let mut cmd = Command::new(nvcc);
-    cmd.args(["-shared", "-O2", "-Xcompiler", "-fPIC", "-Xlinker"])
-        .arg(format!("--version-script={SHIM_EXPORTS}"))
-        .args(["-o"])
-        .arg(&output)
-        .arg(SHIM_SOURCE)
-        .arg("-lcuda");
-    match run_and_check(&mut cmd, &output, |b| b.starts_with(logic::ELF_MAGIC)) {
+    if windows {
+        // __declspec(dllexport) in the source marks the exports (no version script).
+        cmd.args(["-shared", "-O2", "-o"]).arg(&output).arg(SHIM_SOURCE).arg("-lcuda");
+    } else {
+        cmd.args(["-shared", "-O2", "-Xcompiler", "-fPIC", "-Xlinker"])
+            .arg(format!("--version-script={SHIM_EXPORTS}"))
+            .args(["-o"])
+            .arg(&output)
+            .arg(SHIM_SOURCE)
+            .arg("-lcuda");
+    }
+    let magic: fn(&[u8]) -> bool = if windows { |b| b.starts_with(b"MZ") } else { |b| b.starts_with(logic::ELF_MAGIC) };
+    match run_and_check(&mut cmd, &output, magic) {
         Ok(_) => {
             // The binary looks for the shim here on its own (src/hip/ffi.rs).
             println!("cargo:rustc-env=HVS_BUILT_NVIDIA_SHIM={}", output.display());

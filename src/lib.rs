@@ -9,7 +9,7 @@
 //!
 //! | layer | module | what it is | uses |
 //! |---|---|---|---|
-//! | shared types | [`pci`], [`semaphore_kind`] | the PCI address that matches a HIP device with a Vulkan device; binary or timeline | — |
+//! | shared types | [`pci`], [`semaphore_kind`], [`shared_handle`] | the PCI address that matches a HIP device with a Vulkan device; binary or timeline; the fd or Win32 handle an export travels in, and who closes it | — |
 //! | HIP | [`hip`] | the HIP runtime, loaded at run time: raw table ([`hip::ffi`]) → checked calls ([`hip::result`]) → RAII types | the shared types |
 //! | Vulkan | [`vulkan`] | thin RAII types over ash: instance, device, buffers, commands, fences, export and import of memory and semaphores | the shared types |
 //! | reference | [`sinewave`] | the height formula on the CPU, in `f64`, to check what the GPU wrote | — |
@@ -32,5 +32,6 @@ pub mod hip;
 pub mod interop;
 pub mod pci;
 pub mod semaphore_kind;
+pub mod shared_handle;
 pub mod sinewave;
 pub mod vulkan;

@@ -148,9 +148,15 @@ fn run_without_vulkan_loader() -> Option<std::process::Output> {
     Some(cmd.args(["sh", "-c", script, bin]).env("RUST_LOG", "info").output().expect("unshare runs"))
 }
 
+#[cfg(unix)]
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
 }
 
 #[test]

@@ -78,13 +78,12 @@ fn exported_height_buffer_reads_back_in_a_second_device() {
 
 #[test]
 fn each_export_is_a_new_descriptor() {
-    use std::os::fd::AsRawFd;
     let (_instance, mut one) = devices(false, 1);
     let device = one.pop().expect("device");
     let slots = HeightSlots::new(&device, 16, 16, 2).expect("slots");
     let a = slots.export(0).expect("export");
     let b = slots.export(0).expect("export");
-    assert_ne!(a.fd.as_raw_fd(), b.fd.as_raw_fd());
+    assert_ne!(a.handle.raw(), b.handle.raw());
     assert!(a.allocation_size >= a.buffer_size && a.buffer_size == 16 * 16 * 4);
 }
 
@@ -112,20 +111,21 @@ fn synchronization_validation_catches_a_missing_barrier() {
     assert!(errors > 0, "synchronization validation did not report the read-after-write hazard");
 }
 
-/// A dma-buf import (`ForeignFd::DmaBuf`, the kind ROCm's `hipMemExportToShareableHandle`
+/// A dma-buf import (`ForeignMemory::DmaBuf`, the kind ROCm's `hipMemExportToShareableHandle`
 /// hands out) of an fd that is not a dma-buf (lavapipe's `OPAQUE_FD` exports are memfds)
 /// fails with a message, and closes the fd: on a device without
 /// `VK_EXT_external_memory_dma_buf` because of that, on one with it because
 /// `vkGetMemoryFdPropertiesKHR` refuses the fd.
+#[cfg(unix)]
 #[test]
 fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
-    use hip_vulkan_sinewave::vulkan::export::ForeignFd;
-    use std::os::fd::AsRawFd;
+    use hip_vulkan_sinewave::shared_handle::RawHandle;
+    use hip_vulkan_sinewave::vulkan::export::ForeignMemory;
     let (_instance, mut one) = devices(false, 1);
     let device = one.pop().expect("device");
     let slots = HeightSlots::new(&device, 16, 16, 1).expect("slots");
     let exported = slots.export(0).expect("export");
-    let raw = exported.fd.as_raw_fd();
+    let RawHandle::Fd(raw) = exported.handle.raw() else { panic!("a Linux export is an fd") };
     let path = format!("/proc/self/fd/{raw}");
     let identity = |path: &str| {
         use std::os::unix::fs::MetadataExt;
@@ -137,8 +137,8 @@ fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
     let result = unsafe {
         ImportedBuffer::import_foreign(
             &device,
-            exported.fd,
-            ForeignFd::DmaBuf,
+            exported.handle,
+            ForeignMemory::DmaBuf,
             exported.allocation_size,
             exported.buffer_size,
             HEIGHT_BUFFER_USAGE,
@@ -162,7 +162,7 @@ fn a_dma_buf_import_of_something_else_fails_cleanly_and_closes_the_fd() {
 #[test]
 fn exported_shading_image_reads_back_in_a_second_device() {
     use hip_vulkan_sinewave::interop::normal_images::{NormalImages, NORMAL_FORMAT, NORMAL_IMAGE_USAGE};
-    use std::os::fd::{AsRawFd, IntoRawFd};
+    use hip_vulkan_sinewave::vulkan::external::{memory_handle_type, MemoryImport};
 
     let (instance, mut pair) = devices(true, 2);
     let (reader, writer) = (pair.pop().expect("second device"), pair.pop().expect("first device"));
@@ -188,8 +188,8 @@ fn exported_shading_image_reads_back_in_a_second_device() {
     // The second device: an identical image bound to the imported memory.
     let exported = images.images[0].export().expect("export");
     let d = reader.raw();
-    let mut external =
-        vk::ExternalMemoryImageCreateInfo::default().handle_types(vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD);
+    let handle_type = memory_handle_type(exported.handle.kind());
+    let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(handle_type);
     let info = vk::ImageCreateInfo::default()
         .image_type(vk::ImageType::TYPE_2D)
         .format(NORMAL_FORMAT)
@@ -203,18 +203,16 @@ fn exported_shading_image_reads_back_in_a_second_device() {
         .push_next(&mut external);
     // SAFETY: valid create info, the same as the exported image's.
     let image = unsafe { d.create_image(&info, None) }.expect("image");
-    let mut import = vk::ImportMemoryFdInfoKHR::default()
-        .handle_type(vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD)
-        .fd(exported.fd.as_raw_fd());
+    let mut import = MemoryImport::new(&exported.handle, handle_type).expect("import structure");
     let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().image(image);
-    let alloc = vk::MemoryAllocateInfo::default()
+    let alloc = import
+        .chain(vk::MemoryAllocateInfo::default())
         .allocation_size(exported.allocation_size)
         .memory_type_index(exported.memory_type_index)
-        .push_next(&mut import)
         .push_next(&mut dedicated);
-    // SAFETY: the export's size, type and dedication; on success Vulkan owns the fd.
+    // SAFETY: the export's size, type and dedication; the handle is open (held by `exported`).
     let memory = unsafe { d.allocate_memory(&alloc, None) }.expect("import the image's memory");
-    let _ = exported.fd.into_raw_fd();
+    exported.handle.imported_by_vulkan();
     // SAFETY: dedicated imported memory of the image's size.
     unsafe { d.bind_image_memory(image, memory, 0) }.expect("bind");
     let pool2 = CommandPool::new(&reader, vk::CommandPoolCreateFlags::empty()).expect("pool");

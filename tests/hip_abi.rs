@@ -57,6 +57,11 @@ int main(void) {
     V("hipMemcpyDeviceToDevice", hipMemcpyDeviceToDevice)
     V("hipExternalMemoryHandleTypeOpaqueFd", hipExternalMemoryHandleTypeOpaqueFd)
     V("hipExternalSemaphoreHandleTypeOpaqueFd", hipExternalSemaphoreHandleTypeOpaqueFd)
+    V("hipExternalMemoryHandleTypeOpaqueWin32", hipExternalMemoryHandleTypeOpaqueWin32)
+    V("hipExternalMemoryHandleTypeOpaqueWin32Kmt", hipExternalMemoryHandleTypeOpaqueWin32Kmt)
+    V("hipExternalSemaphoreHandleTypeOpaqueWin32", hipExternalSemaphoreHandleTypeOpaqueWin32)
+    V("hipExternalSemaphoreHandleTypeOpaqueWin32Kmt", hipExternalSemaphoreHandleTypeOpaqueWin32Kmt)
+    V("hipMemHandleTypeWin32", hipMemHandleTypeWin32)
     V("sizeof hipUUID", sizeof(hipUUID))
     V("sizeof hipExternalMemoryHandleDesc", sizeof(hipExternalMemoryHandleDesc))
     V("hipExternalMemoryHandleDesc.type", offsetof(hipExternalMemoryHandleDesc, type))
@@ -160,6 +165,14 @@ fn constants_match_the_installed_hip_headers() {
         ("hipMemcpyDeviceToDevice", ffi::HIP_MEMCPY_DEVICE_TO_DEVICE.into()),
         ("hipExternalMemoryHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD.into()),
         ("hipExternalSemaphoreHandleTypeOpaqueFd", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD.into()),
+        ("hipExternalMemoryHandleTypeOpaqueWin32", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32.into()),
+        ("hipExternalMemoryHandleTypeOpaqueWin32Kmt", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32_KMT.into()),
+        ("hipExternalSemaphoreHandleTypeOpaqueWin32", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32.into()),
+        (
+            "hipExternalSemaphoreHandleTypeOpaqueWin32Kmt",
+            ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32_KMT.into(),
+        ),
+        ("hipMemHandleTypeWin32", ffi::HIP_MEM_HANDLE_TYPE_WIN32.into()),
         ("hipStreamWaitValueGte", ffi::HIP_STREAM_WAIT_VALUE_GTE.into()),
         ("hipChannelFormatKindFloat", ffi::HIP_CHANNEL_FORMAT_KIND_FLOAT.into()),
         ("hipArraySurfaceLoadStore", ffi::HIP_ARRAY_SURFACE_LOAD_STORE.into()),
@@ -291,6 +304,20 @@ fn the_nvidia_shim_declares_the_same_values_as_ffi_rs() {
             "hipExternalSemaphoreHandleTypeTimelineSemaphoreFd",
             ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD.into(),
         ),
+        // The Windows handle types (the shim's `_WIN32` branches use them; 10 is not in
+        // ROCm 5.2's header, so CUDA's, through the shim's static_assert, is the source).
+        ("hipExternalMemoryHandleTypeOpaqueWin32", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32.into()),
+        ("hipExternalMemoryHandleTypeOpaqueWin32Kmt", ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32_KMT.into()),
+        ("hipExternalSemaphoreHandleTypeOpaqueWin32", ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32.into()),
+        (
+            "hipExternalSemaphoreHandleTypeOpaqueWin32Kmt",
+            ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32_KMT.into(),
+        ),
+        (
+            "hipExternalSemaphoreHandleTypeTimelineSemaphoreWin32",
+            ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_WIN32.into(),
+        ),
+        ("hipMemHandleTypeWin32", ffi::HIP_MEM_HANDLE_TYPE_WIN32.into()),
     ] {
         assert_eq!(get(name), ours, "{name}: shim.cpp says {}, ffi.rs says {ours}", get(name));
     }

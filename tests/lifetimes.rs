@@ -24,6 +24,9 @@
 //!   171.6–203.6 KiB per cycle. [`RSS_SLOPE_LIMIT_KIB`] (64) is over 4× the largest
 //!   drift and under 0.4× the smallest leak.
 
+// Linux only: the checks read /proc (fds, resident memory) and call glibc's malloc_trim.
+#![cfg(target_os = "linux")]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
@@ -423,10 +426,13 @@ fn hip_cycles(owner: hip_vulkan_sinewave::interop::hip_slots::MemoryOwner, copy_
 }
 
 /// On a machine whose HIP runtime sees no GPU (CI), importing a lavapipe buffer into HIP
-/// must fail and leave the fd to the caller (the one rule of `hip::external`), who closes it.
+/// must fail, and the fd must be closed exactly once, by `hip::ExternalMemory::import` (the
+/// one rule of `hip::external`): the runtime's own failed import leaves the fd open (so the
+/// import's close is not a double close), and the import closes it.
 #[test]
-fn a_failed_hip_import_gives_the_exported_fd_back() {
+fn a_failed_hip_import_closes_the_exported_fd_exactly_once() {
     use hip_vulkan_sinewave::hip;
+    use hip_vulkan_sinewave::shared_handle::RawHandle;
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let runtime = hip::Hip::load().expect("this test needs a HIP runtime library (scripts/test.sh installs it)");
     match runtime.device_count() {
@@ -436,26 +442,39 @@ fn a_failed_hip_import_gives_the_exported_fd_back() {
             return;
         }
     }
+    let api = hip::ffi::load_first(&hip::ffi::library_candidates()).expect("the same runtime, loaded raw");
     let options = offscreen_options(DeviceSelection::Best);
     let renderer = Renderer::new(&options, Presentation::Offscreen { extent: vk::Extent2D { width: 16, height: 16 } })
         .expect("renderer");
     let fds = open_fds();
     let exported = renderer.slots().export(0).expect("export");
     assert_eq!(open_fds(), fds + 1, "the export made one fd");
-    let size = exported.allocation_size;
-    // SAFETY: the fd is slot 0's export, of `size` bytes, dedicated as recorded; the
-    // renderer (and so the memory) outlives the call.
-    let result = unsafe {
-        hip::ExternalMemory::import_opaque_fd(
-            &runtime,
-            std::os::fd::AsFd::as_fd(&exported.fd),
-            size,
-            exported.dedicated,
-        )
+    let RawHandle::Fd(raw) = exported.handle.raw() else { panic!("a Linux export is an fd") };
+    let identity = || {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/self/fd/{raw}")).ok().map(|m| (m.dev(), m.ino()))
     };
+    let before = identity().expect("the exported fd is open");
+    let size = exported.allocation_size;
+
+    // The runtime's call alone, the fd borrowed: it fails and leaves the fd open.
+    let desc = hip::ffi::ExternalMemoryHandleDesc {
+        type_: hip::ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
+        handle: exported.handle.raw().into(),
+        size,
+        flags: if exported.dedicated { hip::ffi::HIP_EXTERNAL_MEMORY_DEDICATED } else { 0 },
+        reserved: [0; 16],
+    };
+    // SAFETY: desc names slot 0's open export of `size` bytes; the renderer outlives the call.
+    let raw_result = unsafe { hip::result::import_external_memory(&api, &desc) };
+    assert!(raw_result.is_err(), "HIP sees no GPU here, so the import must fail");
+    assert_eq!(identity(), Some(before), "the runtime's failed import left the fd open (it is not the runtime's)");
+
+    // The library's import: it fails too, and closes the fd itself, once.
+    // SAFETY: as above.
+    let result = unsafe { hip::ExternalMemory::import(&runtime, exported.handle, size, exported.dedicated) };
     let error = result.err().expect("HIP sees no GPU here, so the import must fail");
     eprintln!("import failed as it must without a GPU: {error}");
-    assert_eq!(open_fds(), fds + 1, "the import only borrowed the fd: it is still open, and the caller's");
-    drop(exported);
-    assert_eq!(open_fds(), fds, "closing the caller's fd gives it back");
+    assert_eq!(open_fds(), fds, "the failed import closed the fd it was given");
+    assert_ne!(identity(), Some(before), "the exported fd is closed");
 }

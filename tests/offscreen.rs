@@ -166,6 +166,43 @@ fn vulkan_compute_heights_match_the_cpu_reference() {
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
 
+/// Plain height buffers, what a device that cannot export memory gets (Wine's Vulkan on
+/// Windows has no `VK_KHR_external_memory_win32`): the CPU and the compute shader write
+/// them, the picture is the committed one, the validation layer stays silent (the queue
+/// family hand-overs are legal for memory that is not external), and exporting one is
+/// refused with the reason.
+#[test]
+fn plain_height_buffers_draw_the_expected_image_and_refuse_export() {
+    use hip_vulkan_sinewave::app::heights::vulkan_compute::ComputeHeights;
+    use hip_vulkan_sinewave::interop::{HeightSlots, SlotBuffer};
+    let mut r = renderer(2);
+    let plain = HeightSlots::plain(r.device(), GRID.0, GRID.1, r.slots().len() as u32).expect("plain slots");
+    r.replace_height_slots(plain).expect("replace the slots");
+    assert!(r.slots().buffers.iter().all(|b| matches!(b, SlotBuffer::Plain(_))));
+    let message = format!("{:#}", r.slots().export(0).expect_err("a plain slot cannot be exported"));
+    assert!(message.contains("cannot export memory") && message.contains("--heights vulkan"), "{message}");
+
+    let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("expected image is committed");
+    let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
+    let camera = OrbitCamera::default();
+    let source = CpuHeights::new(r.device(), GRID.0, GRID.1, r.slots().len()).expect("CPU height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+    for _ in 0..2 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    assert!(outliers <= allowed, "CPU into plain slots: {outliers} pixels differ (worst {worst})");
+
+    let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
+    r.set_height_source(Box::new(source)).expect("set source");
+    for _ in 0..2 {
+        r.render_at(TIME, &camera).expect("render");
+    }
+    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    assert!(outliers <= allowed, "compute into plain slots: {outliers} pixels differ (worst {worst})");
+    assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
+}
+
 #[test]
 fn dropping_the_renderer_releases_device_and_instance() {
     let r = renderer(2);
@@ -270,7 +307,7 @@ fn frames_fixed_ahead_by_the_wall_clock_are_drawn_at_their_times() {
 fn height_buffers_another_allocator_owns_draw_the_expected_image() {
     use hip_vulkan_sinewave::interop::{HeightSlots, HEIGHT_BUFFER_USAGE};
     use hip_vulkan_sinewave::vulkan::commands::CommandPool;
-    use hip_vulkan_sinewave::vulkan::export::{ExportableBuffer, ForeignFd, ImportedBuffer};
+    use hip_vulkan_sinewave::vulkan::export::{ExportableBuffer, ForeignMemory, ImportedBuffer};
     use hip_vulkan_sinewave::vulkan::memory::Buffer;
     use hip_vulkan_sinewave::vulkan::Device;
 
@@ -292,8 +329,8 @@ fn height_buffers_another_allocator_owns_draw_the_expected_image() {
             unsafe {
                 ImportedBuffer::import_foreign(
                     r.device(),
-                    exported.fd,
-                    ForeignFd::Opaque,
+                    exported.handle,
+                    ForeignMemory::Opaque,
                     exported.allocation_size,
                     slot_bytes,
                     HEIGHT_BUFFER_USAGE,

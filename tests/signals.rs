@@ -3,6 +3,9 @@
 //! send the signal only once the child has logged that it is rendering, and wait for its
 //! exit with a deadline: no sleep stands in for synchronisation.
 
+// Unix signals: nothing to test on Windows (Ctrl-C there is a console event, not a signal).
+#![cfg(unix)]
+
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};

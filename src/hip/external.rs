@@ -1,10 +1,16 @@
-//! Memory and semaphores imported from Vulkan through OPAQUE_FD handles.
+//! Memory and semaphores imported from Vulkan through opaque handles (a POSIX fd on Linux,
+//! a Win32 handle on Windows: [`crate::shared_handle`]).
 //!
-//! ## Who closes the fd: always the caller
+//! ## Who closes the handle: the importer here, never the runtime
 //!
-//! The imports *borrow* the fd: the caller keeps its `OwnedFd` and closes it after the
-//! import, whether the import succeeded or failed. The two runtimes differ here, and the
-//! rule above is the one that is right for both:
+//! The imports take the [`SharedHandle`] and close it themselves: an fd right after the
+//! call, whether the import succeeded or failed; a Windows NT handle only after
+//! `hipDestroyExternal*`, because ROCm's Windows path hands the handle to its driver layer,
+//! whose source is not public, and nothing says the handle may be closed while the import
+//! lives (CUDA's documentation allows closing it once imported; keeping it open is right
+//! for both). A KMT handle is never closed.
+//!
+//! For fds the two runtimes differ, and the rule above is the one that is right for both:
 //! - ROCm never closes or duplicates the fd it imports, on success or failure, in any
 //!   version (ROCm/clr `hipamd/src/hip_memory.cpp` `hipImportExternalMemory` → `amd::ExternalBuffer`
 //!   → `rocclr/device/rocm/rocmemory.cpp` `Memory::create` → `interopMapBuffer(fd)` →
@@ -21,7 +27,8 @@
 //!   dup itself. Revisit if ROCm ever starts taking ownership of imported fds.
 
 use std::ffi::c_void;
-use std::os::fd::{AsRawFd, BorrowedFd};
+
+use crate::shared_handle::{HandleKind, SharedHandle};
 
 use super::device::Hip;
 use super::error::{HipError, Result};
@@ -35,38 +42,44 @@ pub struct ExternalMemory {
     hip: Hip,
     raw: ffi::hipExternalMemory_t,
     size: u64,
+    /// A Windows NT handle, kept open until the import is destroyed (module docs); `None`
+    /// for an fd, closed right after the import.
+    _handle: Option<SharedHandle>,
+}
+
+/// What an import keeps of its handle: an NT handle until the import goes (module docs),
+/// nothing else (an fd is closed now; a KMT handle is never closed).
+fn kept_after_import(handle: SharedHandle) -> Option<SharedHandle> {
+    (handle.kind() == HandleKind::OpaqueWin32).then_some(handle)
 }
 
 impl ExternalMemory {
-    /// Imports a Vulkan memory object exported as OPAQUE_FD.
+    /// Imports a Vulkan memory object exported as an opaque handle (`OPAQUE_FD`,
+    /// `OPAQUE_WIN32` or `OPAQUE_WIN32_KMT`, as the handle is).
     ///
     /// `size` is the allocation size (`VkMemoryAllocateInfo::allocationSize`);
     /// `dedicated` must be true when the Vulkan allocation was dedicated
-    /// (`VkMemoryDedicatedAllocateInfo`). The fd is only borrowed: close it after the
-    /// call, whatever the outcome (module docs).
+    /// (`VkMemoryDedicatedAllocateInfo`). The handle is closed here when it should be, on
+    /// success or failure (module docs).
     ///
     /// # Safety
-    /// `fd` must be an `OPAQUE_FD` export of a Vulkan memory object of at least `size`
-    /// bytes (`vkGetMemoryFdKHR`), allocated dedicated exactly when `dedicated` is true,
-    /// and that memory must outlive the import. [`ExternalMemory::map_buffer`] trusts
-    /// `size` for its bounds check; the runtime cannot verify it.
-    pub unsafe fn import_opaque_fd(
-        hip: &Hip,
-        fd: BorrowedFd<'_>,
-        size: u64,
-        dedicated: bool,
-    ) -> Result<ExternalMemory> {
+    /// `handle` must be an export of a Vulkan memory object of at least `size` bytes
+    /// (`vkGetMemoryFdKHR`, `vkGetMemoryWin32HandleKHR`), allocated dedicated exactly when
+    /// `dedicated` is true, and that memory must outlive the import.
+    /// [`ExternalMemory::map_buffer`] trusts `size` for its bounds check; the runtime cannot
+    /// verify it.
+    pub unsafe fn import(hip: &Hip, handle: SharedHandle, size: u64, dedicated: bool) -> Result<ExternalMemory> {
         let desc = ffi::ExternalMemoryHandleDesc {
-            type_: ffi::HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
-            handle: ffi::ExternalHandle { fd: fd.as_raw_fd() },
+            type_: ffi::external_memory_handle_type(handle.kind()),
+            handle: handle.raw().into(),
             size,
             flags: if dedicated { ffi::HIP_EXTERNAL_MEMORY_DEDICATED } else { 0 },
             reserved: [0; 16],
         };
-        // SAFETY: desc is fully initialised at the modern size; the fd is open for the
-        // whole call (borrowed); what it refers to is the caller's contract.
+        // SAFETY: desc is fully initialised at the modern size; the handle is open for the
+        // whole call (held by `handle`); what it refers to is the caller's contract.
         let raw = unsafe { result::import_external_memory(hip.api(), &desc) }?;
-        Ok(ExternalMemory { hip: hip.clone(), raw, size })
+        Ok(ExternalMemory { hip: hip.clone(), raw, size, _handle: kept_after_import(handle) })
     }
 
     /// Size of the imported allocation in bytes.
@@ -232,31 +245,32 @@ pub struct ExternalSemaphore {
     hip: Hip,
     raw: ffi::hipExternalSemaphore_t,
     kind: SemaphoreKind,
+    /// As for [`ExternalMemory`]: an NT handle stays open while the import lives.
+    _handle: Option<SharedHandle>,
 }
 
 impl ExternalSemaphore {
-    /// Imports a Vulkan semaphore exported as OPAQUE_FD. The fd is only borrowed, as
-    /// for [`ExternalMemory::import_opaque_fd`]. HIP on AMD/Linux cannot import
-    /// semaphores (see [`Hip::imports_semaphores`], with its evidence); timeline semaphores
-    /// need CUDA (the NVIDIA shim) or HIP ≥ 6 on Windows.
+    /// Imports a Vulkan semaphore exported as an opaque handle. The handle is closed here
+    /// when it should be, as for [`ExternalMemory::import`]. Which runtimes can import
+    /// which kinds is [`Hip::imports_semaphores`]'s to say, with its evidence.
     ///
     /// # Safety
-    /// `fd` must be an `OPAQUE_FD` export (`vkGetSemaphoreFdKHR`) of a Vulkan semaphore of
-    /// type `kind`, which must outlive the import.
-    pub unsafe fn import_opaque_fd(hip: &Hip, fd: BorrowedFd<'_>, kind: SemaphoreKind) -> Result<ExternalSemaphore> {
-        let desc = ffi::ExternalSemaphoreHandleDesc {
-            type_: match kind {
-                SemaphoreKind::Binary => ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD,
-                SemaphoreKind::Timeline => ffi::HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD,
-            },
-            handle: ffi::ExternalHandle { fd: fd.as_raw_fd() },
-            flags: 0,
-            reserved: [0; 16],
+    /// `handle` must be an export (`vkGetSemaphoreFdKHR`, `vkGetSemaphoreWin32HandleKHR`) of
+    /// a Vulkan semaphore of type `kind`, which must outlive the import.
+    pub unsafe fn import(hip: &Hip, handle: SharedHandle, kind: SemaphoreKind) -> Result<ExternalSemaphore> {
+        let Some(type_) = ffi::external_semaphore_handle_type(handle.kind(), kind) else {
+            return Err(HipError {
+                call: "hipImportExternalSemaphore",
+                code: ffi::HIP_ERROR_INVALID_VALUE,
+                name: "hipErrorInvalidValue".into(),
+                message: format!("no HIP handle type imports a {kind:?} semaphore from a {:?} handle", handle.kind()),
+            });
         };
-        // SAFETY: desc is fully initialised at the modern size; the fd is open for the
-        // whole call (borrowed); what it refers to is the caller's contract.
+        let desc = ffi::ExternalSemaphoreHandleDesc { type_, handle: handle.raw().into(), flags: 0, reserved: [0; 16] };
+        // SAFETY: desc is fully initialised at the modern size; the handle is open for the
+        // whole call (held by `handle`); what it refers to is the caller's contract.
         let raw = unsafe { result::import_external_semaphore(hip.api(), &desc) }?;
-        Ok(ExternalSemaphore { hip: hip.clone(), raw, kind })
+        Ok(ExternalSemaphore { hip: hip.clone(), raw, kind, _handle: kept_after_import(handle) })
     }
 
     /// Binary or timeline.

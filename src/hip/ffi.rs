@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 
 use libloading::Library;
 
+use crate::semaphore_kind::SemaphoreKind;
+use crate::shared_handle::{HandleKind, RawHandle};
+
 #[cfg(feature = "hip-runtime-sys")]
 pub use hip_runtime_sys::{
     hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t,
@@ -119,19 +122,63 @@ pub const HIP_MEMCPY_DEVICE_TO_DEVICE: c_int = 3;
 
 /// `hipExternalMemoryHandleTypeOpaqueFd`.
 pub const HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD: c_uint = 1;
+/// `hipExternalMemoryHandleTypeOpaqueWin32` (an NT handle).
+pub const HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32: c_uint = 2;
+/// `hipExternalMemoryHandleTypeOpaqueWin32Kmt`.
+pub const HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32_KMT: c_uint = 3;
 /// `hipExternalMemoryDedicated`: the memory is a dedicated allocation.
 pub const HIP_EXTERNAL_MEMORY_DEDICATED: c_uint = 1;
 /// `hipExternalSemaphoreHandleTypeOpaqueFd` (a binary Vulkan semaphore).
 pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD: c_uint = 1;
+/// `hipExternalSemaphoreHandleTypeOpaqueWin32` (a binary Vulkan semaphore, NT handle).
+pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32: c_uint = 2;
+/// `hipExternalSemaphoreHandleTypeOpaqueWin32Kmt` (a binary Vulkan semaphore, KMT handle).
+pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32_KMT: c_uint = 3;
 /// `hipExternalSemaphoreHandleTypeTimelineSemaphoreFd` (HIP ≥ 6, CUDA's
 /// `CU_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_SEMAPHORE_FD` is also 9).
 pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD: c_uint = 9;
+/// `hipExternalSemaphoreHandleTypeTimelineSemaphoreWin32` (HIP ≥ 6, CUDA's
+/// `CU_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_SEMAPHORE_WIN32` is also 10). There is no
+/// KMT timeline type, in HIP or CUDA.
+pub const HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_WIN32: c_uint = 10;
+
+/// HIP's external memory handle type for a handle of `kind`.
+pub fn external_memory_handle_type(kind: HandleKind) -> c_uint {
+    match kind {
+        HandleKind::OpaqueFd => HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
+        HandleKind::OpaqueWin32 => HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32,
+        HandleKind::OpaqueWin32Kmt => HIP_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_WIN32_KMT,
+    }
+}
+
+/// HIP's external semaphore handle type for a semaphore of `semaphore` kind carried in a
+/// handle of `kind` (`None`: a timeline semaphore in a KMT handle, which no type names).
+pub fn external_semaphore_handle_type(kind: HandleKind, semaphore: SemaphoreKind) -> Option<c_uint> {
+    match (semaphore, kind) {
+        (SemaphoreKind::Binary, HandleKind::OpaqueFd) => Some(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD),
+        (SemaphoreKind::Binary, HandleKind::OpaqueWin32) => Some(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32),
+        (SemaphoreKind::Binary, HandleKind::OpaqueWin32Kmt) => {
+            Some(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_WIN32_KMT)
+        }
+        (SemaphoreKind::Timeline, HandleKind::OpaqueFd) => Some(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_FD),
+        (SemaphoreKind::Timeline, HandleKind::OpaqueWin32) => Some(HIP_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_WIN32),
+        (SemaphoreKind::Timeline, HandleKind::OpaqueWin32Kmt) => None,
+    }
+}
 
 // The virtual memory management API (`hipMemCreate` and friends). Values equal CUDA's
 // (`CU_MEM_*`): checked against the installed headers (tests/hip_abi.rs) and, in the NVIDIA
 // shim, `static_assert`ed against CUDA's.
 /// `hipMemHandleTypePosixFileDescriptor`: the allocation can be exported as an fd.
 pub const HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR: c_int = 1;
+/// `hipMemHandleTypeWin32`: the allocation can be exported as an NT handle.
+pub const HIP_MEM_HANDLE_TYPE_WIN32: c_int = 2;
+/// The shareable handle type of this system: an fd on Linux, an NT handle on Windows.
+#[cfg(unix)]
+pub const HIP_MEM_HANDLE_TYPE_NATIVE: c_int = HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
+/// The shareable handle type of this system: an fd on Linux, an NT handle on Windows.
+#[cfg(windows)]
+pub const HIP_MEM_HANDLE_TYPE_NATIVE: c_int = HIP_MEM_HANDLE_TYPE_WIN32;
 /// `hipMemAllocationTypePinned`: physical memory that stays where it was made.
 pub const HIP_MEM_ALLOCATION_TYPE_PINNED: c_int = 1;
 /// `hipMemLocationTypeDevice`: a location whose id is a HIP device ordinal.
@@ -299,8 +346,20 @@ pub struct Win32Handle {
 pub union ExternalHandle {
     /// A POSIX file descriptor (OPAQUE_FD handle types).
     pub fd: c_int,
-    /// Windows handle types (unused here).
+    /// Windows handle types (a handle, no name).
     pub win32: Win32Handle,
+}
+
+impl From<RawHandle> for ExternalHandle {
+    fn from(raw: RawHandle) -> Self {
+        // Start from all zeroes (the widest member), so an fd leaves no byte undefined.
+        let mut handle = ExternalHandle { win32: Win32Handle { handle: std::ptr::null_mut(), name: std::ptr::null() } };
+        match raw {
+            RawHandle::Fd(fd) => handle.fd = fd,
+            RawHandle::Win32(raw) => handle.win32.handle = raw,
+        }
+        handle
+    }
 }
 
 /// `hipExternalMemoryHandleDesc` at its HIP ≥ 6 / CUDA size (104 bytes).
@@ -607,11 +666,35 @@ pub const NVIDIA_SHIM_MARKER: &[u8] = b"hip_vulkan_sinewave_nvidia_shim\0";
 pub const LIBRARY_ENV: &str = "HIP_RUNTIME_LIBRARY";
 
 /// File name of the HIP runtime (and of the NVIDIA shim, which stands in for it).
+#[cfg(not(windows))]
 pub const LIBRARY_FILE: &str = "libamdhip64.so";
+/// File name of the HIP runtime (and of the NVIDIA shim, which stands in for it).
+#[cfg(windows)]
+pub const LIBRARY_FILE: &str = "amdhip64.dll";
 
 /// Sonames of the AMD runtime, newest first (ROCm 7, 6, 5), then the unversioned name
 /// (which only ROCm's `-dev` packages install on some distributions).
+#[cfg(not(windows))]
 pub const LIBRARY_NAMES: &[&str] = &["libamdhip64.so.7", "libamdhip64.so.6", "libamdhip64.so.5", LIBRARY_FILE];
+/// DLL names of the HIP SDK's runtime, newest first: `amdhip64_7.dll` (HIP SDK 7),
+/// `amdhip64_6.dll` (6.x; the major-version suffix arrived in ROCm/clr b53fcb4d0,
+/// `RUNTIME_OUTPUT_NAME "amdhip64_${HIP_VERSION_MAJOR}"`), then `amdhip64.dll` (5.x).
+/// The SDK installs them in `%HIP_PATH%\bin`; AMD's driver also puts one in System32.
+#[cfg(windows)]
+pub const LIBRARY_NAMES: &[&str] = &["amdhip64_7.dll", "amdhip64_6.dll", LIBRARY_FILE];
+
+/// The directory of a ROCm or HIP SDK install that holds the runtime: `lib` on Linux,
+/// `bin` on Windows (where DLLs live beside the tools).
+#[cfg(not(windows))]
+const RUNTIME_DIR: &str = "lib";
+#[cfg(windows)]
+const RUNTIME_DIR: &str = "bin";
+/// Where ROCm installs when no variable says (Linux only: the HIP SDK on Windows sets
+/// `HIP_PATH`).
+#[cfg(not(windows))]
+const DEFAULT_ROCM_ROOTS: &[&str] = &["/opt/rocm"];
+#[cfg(windows)]
+const DEFAULT_ROCM_ROOTS: &[&str] = &[];
 
 /// The HIP-on-CUDA shim that build.rs built with nvcc, if it did (its absolute path).
 const BUILT_NVIDIA_SHIM: Option<&str> = option_env!("HVS_BUILT_NVIDIA_SHIM");
@@ -625,8 +708,8 @@ pub fn library_candidates() -> Vec<PathBuf> {
         .iter()
         .filter_map(|v| env(v))
         .map(PathBuf::from)
-        .chain([PathBuf::from("/opt/rocm")])
-        .map(|root| root.join("lib"))
+        .chain(DEFAULT_ROCM_ROOTS.iter().map(PathBuf::from))
+        .map(|root| root.join(RUNTIME_DIR))
         .collect();
     library_candidates_from(
         env(LIBRARY_ENV),
@@ -646,7 +729,8 @@ pub fn library_candidates() -> Vec<PathBuf> {
 /// 3. the shim build.rs built, when there is one;
 /// 4. [`LIBRARY_NAMES`] through the dynamic loader's search path;
 /// 5. [`LIBRARY_NAMES`] in each of `rocm_lib_dirs` (`$ROCM_PATH/lib`, `$HIP_PATH/lib`,
-///    `/opt/rocm/lib`), for ROCm installs that are not on the loader's path.
+///    `/opt/rocm/lib`; on Windows `%ROCM_PATH%\bin`, `%HIP_PATH%\bin`), for installs that
+///    are not on the loader's path.
 pub fn library_candidates_from(
     explicit: Option<OsString>,
     exe_dir: Option<&Path>,
@@ -698,7 +782,13 @@ pub fn load_first(candidates: &[PathBuf]) -> Result<Api, Vec<LoadAttempt>> {
         let library = match unsafe { Library::new(candidate) } {
             Ok(library) => library,
             Err(e) => {
-                attempts.push(LoadAttempt { candidate: candidate.clone(), error: e.to_string() });
+                // On Windows the message is only "LoadLibraryExW failed"; the reason (the OS
+                // error) is its source.
+                let error = match std::error::Error::source(&e) {
+                    Some(reason) => format!("{e}: {reason}"),
+                    None => e.to_string(),
+                };
+                attempts.push(LoadAttempt { candidate: candidate.clone(), error });
                 continue;
             }
         };
@@ -803,6 +893,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(windows))]
     fn candidates_put_the_explicit_library_alone_then_the_shim_then_rocm() {
         let only = library_candidates_from(Some("/x/libamdhip64.so".into()), Some(Path::new("/bin")), None, &[]);
         assert_eq!(only, vec![PathBuf::from("/x/libamdhip64.so")]);
@@ -835,9 +926,32 @@ mod tests {
         assert_eq!(twice.len(), 2 * LIBRARY_NAMES.len());
     }
 
+    /// Windows: the shim beside the executable, then the HIP SDK's DLLs newest first, by
+    /// name (the DLL search path) and in `%HIP_PATH%\bin`.
+    #[test]
+    #[cfg(windows)]
+    fn windows_candidates_are_the_hip_sdk_dlls_newest_first() {
+        let sdk = [PathBuf::from(r"C:\Program Files\AMD\ROCm\6.2\bin")];
+        let all = library_candidates_from(None, Some(Path::new(r"C:\app")), None, &sdk);
+        let shown: Vec<String> = all.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                r"C:\app\amdhip64.dll",
+                "amdhip64_7.dll",
+                "amdhip64_6.dll",
+                "amdhip64.dll",
+                r"C:\Program Files\AMD\ROCm\6.2\bin\amdhip64_7.dll",
+                r"C:\Program Files\AMD\ROCm\6.2\bin\amdhip64_6.dll",
+                r"C:\Program Files\AMD\ROCm\6.2\bin\amdhip64.dll",
+            ]
+        );
+    }
+
     /// Debian 12's ROCm 5.2 (what CI installs) is found by its soname, with no
     /// unversioned `libamdhip64.so` needed and nothing set in the environment.
     #[test]
+    #[cfg(target_os = "linux")]
     fn debian_rocm_5_loads_from_the_search_list_by_its_soname() {
         if !Path::new("/usr/lib/x86_64-linux-gnu/libamdhip64.so.5").exists() {
             eprintln!("skipped: Debian's libamdhip64-5 is not installed here");
@@ -857,6 +971,10 @@ mod tests {
         };
         assert_eq!(attempts.len(), 2);
         assert_eq!(attempts[0].candidate, candidates[0]);
+        // The loader's reason: dlopen names the file; Windows gives "module not found".
+        #[cfg(not(windows))]
         assert!(attempts[0].error.contains("nonexistent"), "{}", attempts[0].error);
+        #[cfg(windows)]
+        assert!(attempts[0].error.contains("os error 126"), "{}", attempts[0].error);
     }
 }

@@ -11,7 +11,7 @@
 //! Ownership:
 //! - [`Hip`] is an `Arc` around the loaded table; every object holds a clone, so
 //!   the library outlives everything created from it.
-//! - [`ExternalMemory::import_opaque_fd`] and [`ExternalSemaphore::import_opaque_fd`]
+//! - [`ExternalMemory::import`] and [`ExternalSemaphore::import`]
 //!   *borrow* the fd: the caller closes its `OwnedFd` afterwards, on success and on
 //!   failure. That is ROCm's behaviour; the NVIDIA shim gives CUDA (which would take
 //!   ownership) a `dup` (details in `external.rs`).

@@ -13,6 +13,7 @@ use super::ffi::{self, Api, HipStatus};
 use super::ffi::{
     hipDevice_t, hipEvent_t, hipExternalMemory_t, hipExternalSemaphore_t, hipFunction_t, hipModule_t, hipStream_t,
 };
+use crate::shared_handle::SharedHandle;
 
 /// Turns `status` from `call` into a `Result`, asking the runtime for the
 /// code's name and description.
@@ -467,26 +468,62 @@ pub fn mem_create(
     Ok(handle)
 }
 
-/// `hipMemExportToShareableHandle` as a POSIX fd, which the caller then owns.
+/// `hipMemExportToShareableHandle` as this system's handle
+/// ([`ffi::HIP_MEM_HANDLE_TYPE_NATIVE`]: an fd, or an NT handle), which the caller then owns.
 ///
 /// # Safety
-/// `handle` is a live allocation made with [`ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR`]
-/// among its requested handle types.
-pub unsafe fn mem_export_to_posix_fd(api: &Api, handle: ffi::hipMemGenericAllocationHandle_t) -> Result<c_int> {
+/// `handle` is a live allocation made with [`ffi::HIP_MEM_HANDLE_TYPE_NATIVE`] among its
+/// requested handle types.
+pub unsafe fn mem_export_to_shareable_handle(
+    api: &Api,
+    handle: ffi::hipMemGenericAllocationHandle_t,
+) -> Result<SharedHandle> {
     const CALL: &str = "hipMemExportToShareableHandle";
     let vm = virtual_memory(api, CALL)?;
-    let mut fd: c_int = -1;
-    // SAFETY: for the POSIX fd type the shareable handle is an int, written through the
-    // pointer; the handle is the caller's contract.
-    check(api, CALL, unsafe {
-        (vm.hipMemExportToShareableHandle)(
-            (&mut fd as *mut c_int).cast(),
-            handle,
-            ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
-            0,
-        )
-    })?;
-    Ok(fd)
+    let refused = |message: String| HipError {
+        call: CALL,
+        code: ffi::HIP_ERROR_INVALID_VALUE,
+        name: "hipErrorInvalidValue".into(),
+        message,
+    };
+    #[cfg(unix)]
+    {
+        let mut fd: c_int = -1;
+        // SAFETY: for the POSIX fd type the shareable handle is an int, written through the
+        // pointer; the handle is the caller's contract.
+        check(api, CALL, unsafe {
+            (vm.hipMemExportToShareableHandle)(
+                (&mut fd as *mut c_int).cast(),
+                handle,
+                ffi::HIP_MEM_HANDLE_TYPE_NATIVE,
+                0,
+            )
+        })?;
+        if fd < 0 {
+            return Err(refused(format!("the runtime reported success but returned fd {fd}")));
+        }
+        // SAFETY: on success the runtime returns a new fd that the caller owns.
+        Ok(unsafe { SharedHandle::from_raw_fd(fd) })
+    }
+    #[cfg(windows)]
+    {
+        let mut nt: *mut c_void = std::ptr::null_mut();
+        // SAFETY: for the Win32 type the shareable handle is a HANDLE, written through the
+        // pointer; the handle is the caller's contract.
+        check(api, CALL, unsafe {
+            (vm.hipMemExportToShareableHandle)(
+                (&mut nt as *mut *mut c_void).cast(),
+                handle,
+                ffi::HIP_MEM_HANDLE_TYPE_NATIVE,
+                0,
+            )
+        })?;
+        if nt.is_null() {
+            return Err(refused("the runtime reported success but returned a null handle".into()));
+        }
+        // SAFETY: on success the runtime returns a new NT handle that the caller owns.
+        Ok(unsafe { SharedHandle::from_raw_nt(nt) })
+    }
 }
 
 /// `hipMemRelease`.

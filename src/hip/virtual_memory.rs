@@ -2,15 +2,20 @@
 //! management API, the reverse of [`super::ExternalMemory`].
 //!
 //! Four steps make one [`ExportableDeviceMemory`]:
-//! 1. `hipMemCreate`: physical memory on the device, created exportable as a POSIX fd
-//!    (`requestedHandleTypes`), its size rounded up to `hipMemGetAllocationGranularity`;
+//! 1. `hipMemCreate`: physical memory on the device, created exportable as this system's
+//!    handle (`requestedHandleTypes`: a POSIX fd, or on Windows an NT handle), its size rounded up to `hipMemGetAllocationGranularity`;
 //! 2. `hipMemAddressReserve`: a range of device addresses as large;
 //! 3. `hipMemMap`: the memory mapped at that range;
 //! 4. `hipMemSetAccess`: read-write access for the device (a fresh mapping has none).
 //!
-//! [`ExportableDeviceMemory::export_fd`] then hands out a new fd for each importer
+//! [`ExportableDeviceMemory::export_handle`] then hands out a new handle for each importer
 //! (`hipMemExportToShareableHandle`); the caller owns it until an importer takes it
-//! (Vulkan does on a successful `vkAllocateMemory`).
+//! ([`crate::shared_handle`]: Vulkan takes an fd on a successful `vkAllocateMemory`, and
+//! never an NT handle).
+//!
+//! On Windows only CUDA (the NVIDIA shim) exports this way: ROCm's `hipMemCreate` refuses
+//! every handle type but none and the POSIX fd (ROCm/clr `hipamd/src/hip_vm.cpp`; see
+//! docs/ARCHITECTURE.md, entry 38), which [`crate::hip::Hip`] checks before allocating.
 //!
 //! ## Lifetimes
 //!
@@ -24,7 +29,8 @@
 //! demo drops it first (the HIP side goes first, as for imported memory).
 
 use std::ffi::c_void;
-use std::os::fd::{FromRawFd, OwnedFd};
+
+use crate::shared_handle::SharedHandle;
 
 use super::device::Hip;
 use super::error::{HipError, Result};
@@ -149,29 +155,21 @@ impl ExportableDeviceMemory {
         self.requested
     }
 
-    /// Exports the memory as a new POSIX fd (`hipMemExportToShareableHandle`), owned by
-    /// the caller until an importer takes it.
-    pub fn export_fd(&self) -> Result<OwnedFd> {
-        // SAFETY: the handle is live and was created exportable as a POSIX fd.
-        let fd = unsafe { result::mem_export_to_posix_fd(self.physical.hip.api(), self.physical.handle) }?;
-        if fd < 0 {
-            return Err(HipError {
-                call: "hipMemExportToShareableHandle",
-                code: ffi::HIP_ERROR_INVALID_VALUE,
-                name: "hipErrorInvalidValue".into(),
-                message: format!("the runtime reported success but returned fd {fd}"),
-            });
-        }
-        // SAFETY: on success the runtime returns a new fd that the caller owns.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    /// Exports the memory as a new handle of this system (`hipMemExportToShareableHandle`:
+    /// a POSIX fd, or an NT handle), owned by the caller until an importer takes it.
+    pub fn export_handle(&self) -> Result<SharedHandle> {
+        // SAFETY: the handle is live and was created exportable as this system's handle type.
+        unsafe { result::mem_export_to_shareable_handle(self.physical.hip.api(), self.physical.handle) }
     }
 }
 
-/// Pinned device memory on `device`, exportable as a POSIX fd.
+/// Pinned device memory on `device`, exportable as this system's handle type. On Windows
+/// `win32HandleMetaData` stays null: CUDA then applies its default security attributes
+/// (unverified: no Windows GPU has run this).
 fn allocation_properties(device: i32) -> ffi::MemAllocationProp {
     ffi::MemAllocationProp {
         type_: ffi::HIP_MEM_ALLOCATION_TYPE_PINNED,
-        requested_handle_types: ffi::HIP_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
+        requested_handle_types: ffi::HIP_MEM_HANDLE_TYPE_NATIVE,
         location: ffi::MemLocation { type_: ffi::HIP_MEM_LOCATION_TYPE_DEVICE, id: device },
         win32_handle_meta_data: std::ptr::null_mut(),
         alloc_flags: ffi::MemAllocationFlags::default(),

@@ -13,7 +13,6 @@
 //!   (logged with the reason).
 
 use std::ffi::c_void;
-use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -90,13 +89,11 @@ impl HipNormals {
         let mut mapped = Vec::with_capacity(images.images.len());
         for (i, image) in images.images.iter().enumerate() {
             let exported = image.export()?;
-            // SAFETY: the fd is the OPAQUE_FD export of shading image i's dedicated memory
-            // of `allocation_size` bytes; the images outlive this source (the renderer drops
-            // its height source first). The import borrows the fd; `exported` closes it.
-            let memory = unsafe {
-                hip::ExternalMemory::import_opaque_fd(hip, exported.fd.as_fd(), exported.allocation_size, true)
-            }
-            .with_context(|| format!("importing shading image {i} into HIP"))?;
+            // SAFETY: the export of shading image i's dedicated memory of `allocation_size`
+            // bytes; the images outlive this source (the renderer drops its height source
+            // first).
+            let memory = unsafe { hip::ExternalMemory::import(hip, exported.handle, exported.allocation_size, true) }
+                .with_context(|| format!("importing shading image {i} into HIP"))?;
             // The image is RGBA16F of the grid's size, one level (NormalImages).
             let image = memory
                 .map_rgba16f_image(images.width(), images.height())
@@ -126,7 +123,7 @@ impl HipNormals {
             )?;
             let exported = buffer.export()?;
             // SAFETY: this buffer's export; `buffers` outlives `mapped` (field order).
-            let memory = unsafe { import_and_map(hip, &exported, images.bytes()) }
+            let memory = unsafe { import_and_map(hip, exported, images.bytes()) }
                 .with_context(|| format!("normals buffer {i}"))?;
             mapped.push(memory);
             buffers.push(buffer);

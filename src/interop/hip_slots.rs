@@ -4,14 +4,13 @@
 //! `--memory-owner hip`).
 
 use std::ffi::c_void;
-use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::{HeightSlots, HEIGHT_BUFFER_USAGE};
 use crate::hip;
-use crate::vulkan::export::{ExportedMemory, ForeignFd, ImportedBuffer};
+use crate::vulkan::export::{ExportedMemory, ForeignMemory, ImportedBuffer};
 use crate::vulkan::Device;
 
 /// Who allocated the height buffers' memory.
@@ -68,8 +67,8 @@ impl HipSlots {
             let exported = slots.export(i)?;
             // SAFETY: slot i's export; the slots outlive the imports (HipHeights and
             // Renderer drop their HIP side first).
-            let buffer = unsafe { import_and_map(hip, &exported, exported.buffer_size) }
-                .with_context(|| format!("height slot {i}"))?;
+            let bytes = exported.buffer_size;
+            let buffer = unsafe { import_and_map(hip, exported, bytes) }.with_context(|| format!("height slot {i}"))?;
             mapped.push(HipSlot::Imported(buffer));
         }
         Ok(Self { slots: mapped })
@@ -77,7 +76,7 @@ impl HipSlots {
 
     /// The reverse direction: HIP allocates `count` slots of `width × height` `f32` on
     /// `hip_device` (an ordinal, the current device) with its virtual memory API, exports
-    /// each as a POSIX fd, and `device` imports them as vertex/storage/transfer buffers.
+    /// each as this system's handle (a POSIX fd; an NT handle on Windows), and `device` imports them as vertex/storage/transfer buffers.
     /// Returns HIP's side and Vulkan's; drop HIP's first (as [`HipSlots::import`]'s).
     ///
     /// `device` must be the same GPU as `hip_device` (same UUID, else same PCI address):
@@ -91,7 +90,7 @@ impl HipSlots {
         count: usize,
     ) -> Result<(Self, HeightSlots)> {
         hip.check_virtual_memory_export().map_err(|why| anyhow::anyhow!("--memory-owner hip: {why}"))?;
-        // An fd means something only to the GPU that made it: refuse another one (importing
+        // A handle means something only to the GPU that made it: refuse another one (importing
         // it would be undefined behaviour, not an error).
         let info = hip.device_info(hip_device).context("asking HIP which GPU it allocates on")?;
         let physical = &device.physical;
@@ -109,23 +108,23 @@ impl HipSlots {
         let request = usize::try_from(bytes).context("height slot size")?;
         let granularity = hip::ExportableDeviceMemory::granularity(hip, hip_device)
             .context("asking HIP for its allocation granularity")?;
-        // What the exported fd is: CUDA's is an OPAQUE_FD of the driver Vulkan shares; ROCm's
+        // What the export is: CUDA's is an opaque handle of the driver Vulkan shares; ROCm's
         // is a dma-buf (clr hipamd/src/hip_vm.cpp → AMDKFD_IOC_EXPORT_DMABUF).
-        let kind = if hip.is_nvidia_shim() { ForeignFd::Opaque } else { ForeignFd::DmaBuf };
+        let kind = if hip.is_nvidia_shim() { ForeignMemory::Opaque } else { ForeignMemory::DmaBuf };
         let mut owned = Vec::with_capacity(count);
         let mut imported = Vec::with_capacity(count);
         for i in 0..count {
             let memory = hip::ExportableDeviceMemory::new(hip, hip_device, request)
                 .with_context(|| format!("allocating height slot {i} with hipMemCreate ({bytes} bytes)"))?;
-            let fd = memory.export_fd().with_context(|| format!("exporting height slot {i} from HIP"))?;
-            // SAFETY: the fd is the POSIX-fd export of HIP's allocation of `memory.size()`
+            let handle = memory.export_handle().with_context(|| format!("exporting height slot {i} from HIP"))?;
+            // SAFETY: the handle is the export of HIP's allocation of `memory.size()`
             // bytes on the GPU `device` is (the caller's contract), of the kind chosen above;
             // the import holds its own reference to the memory, so it stays valid whatever is
             // dropped first.
             let buffer = unsafe {
                 ImportedBuffer::import_foreign(
                     device,
-                    fd,
+                    handle,
                     kind,
                     memory.size() as u64,
                     bytes,
@@ -141,7 +140,7 @@ impl HipSlots {
             "heights: {count} buffers of {width}x{height} f32 allocated by HIP (hipMemCreate, {bytes} bytes each in \
              {} of granularity {granularity}), imported into Vulkan as {:?}",
             bytes.next_multiple_of(granularity as u64),
-            kind.handle_type()
+            kind.handle_type(crate::vulkan::external::HANDLE_KINDS[0])
         );
         Ok((Self { slots: owned }, HeightSlots::from_imported(imported, width, height)))
     }
@@ -165,18 +164,17 @@ impl HipSlots {
     }
 }
 
-/// Imports a Vulkan buffer's `OPAQUE_FD` export into HIP and maps its first `bytes` as a
-/// device pointer. The import only borrows the fd (the caller's `exported` closes it; see
-/// `crate::hip::ExternalMemory`).
+/// Imports a Vulkan buffer's export into HIP and maps its first `bytes` as a device
+/// pointer. The handle is closed when it should be (`crate::hip::ExternalMemory`).
 ///
 /// # Safety
-/// `exported` is what `vkGetMemoryFdKHR` returned for a live allocation of
-/// `allocation_size` bytes, dedicated as recorded, which outlives the mapping.
-pub unsafe fn import_and_map(hip: &hip::Hip, exported: &ExportedMemory, bytes: u64) -> Result<hip::MappedBuffer> {
+/// `exported` is what [`crate::vulkan::export::ExportableBuffer::export`] returned for a
+/// live allocation of `allocation_size` bytes, dedicated as recorded, which outlives the
+/// mapping.
+pub unsafe fn import_and_map(hip: &hip::Hip, exported: ExportedMemory, bytes: u64) -> Result<hip::MappedBuffer> {
     // SAFETY: the caller's contract.
-    let memory = unsafe {
-        hip::ExternalMemory::import_opaque_fd(hip, exported.fd.as_fd(), exported.allocation_size, exported.dedicated)
-    }
-    .context("importing it into HIP (hipImportExternalMemory)")?;
+    let memory =
+        unsafe { hip::ExternalMemory::import(hip, exported.handle, exported.allocation_size, exported.dedicated) }
+            .context("importing it into HIP (hipImportExternalMemory)")?;
     memory.map_buffer(0, bytes).context("mapping it in HIP (hipExternalMemoryGetMappedBuffer)")
 }

@@ -13,7 +13,7 @@
 //!    zero-filled descriptor, the allocation size and the dedicated flag. The import
 //!    borrows the fd and the caller closes it afterwards, success or not (ROCm never
 //!    takes it; the NVIDIA shim hands CUDA, which would, a dup):
-//!    [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import_opaque_fd`].
+//!    [`hip_slots::HipSlots::import`] → [`crate::hip::ExternalMemory::import`].
 //! 3. **Map it to a device pointer.** `hipExternalMemoryGetMappedBuffer`:
 //!    [`crate::hip::ExternalMemory::map_buffer`], which consumes the import so the pointer is
 //!    freed before the memory is destroyed.
@@ -78,7 +78,7 @@
 //!    size rounded up to `hipMemGetAllocationGranularity`), `hipMemAddressReserve`,
 //!    `hipMemMap`, `hipMemSetAccess`: [`crate::hip::ExportableDeviceMemory::new`].
 //! 2. **Export it.** `hipMemExportToShareableHandle` hands out a new fd:
-//!    [`crate::hip::ExportableDeviceMemory::export_fd`].
+//!    [`crate::hip::ExportableDeviceMemory::export_handle`].
 //! 3. **Import it into Vulkan.** A buffer created with `VkExternalMemoryBufferCreateInfo`,
 //!    memory allocated with `VkImportMemoryFdInfoKHR` (not dedicated; `OPAQUE_FD` on NVIDIA,
 //!    a dma-buf on AMD), which takes the fd on success:
@@ -110,6 +110,8 @@ use anyhow::{Context, Result};
 use ash::vk;
 
 use crate::vulkan::export::{ExportableBuffer, ExportedMemory, ImportedBuffer};
+use crate::vulkan::external::MEMORY_EXTENSION;
+use crate::vulkan::memory::Buffer;
 use crate::vulkan::Device;
 
 /// Usage of every height buffer: vertex input for the draw, transfer for CPU uploads and
@@ -123,10 +125,14 @@ pub const HEIGHT_BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from
 
 /// Whose memory a height buffer is.
 pub enum SlotBuffer {
-    /// Vulkan's own memory, exportable as an fd (HIP imports it): the default.
+    /// Vulkan's own memory, exportable (HIP imports it): the default.
     Exported(ExportableBuffer),
     /// Memory another API allocated (HIP's `hipMemCreate`), imported into Vulkan.
     Imported(ImportedBuffer),
+    /// Vulkan's own memory, not exportable: what a device that cannot export memory gets
+    /// (Wine's Vulkan has no `VK_KHR_external_memory_win32`). Only Vulkan writes it: the
+    /// CPU's uploads and the compute shader.
+    Plain(Buffer),
 }
 
 impl SlotBuffer {
@@ -135,6 +141,7 @@ impl SlotBuffer {
         match self {
             SlotBuffer::Exported(b) => b.raw(),
             SlotBuffer::Imported(b) => b.raw(),
+            SlotBuffer::Plain(b) => b.raw(),
         }
     }
 
@@ -143,13 +150,15 @@ impl SlotBuffer {
         match self {
             SlotBuffer::Exported(b) => b.memory(),
             SlotBuffer::Imported(b) => b.memory(),
+            SlotBuffer::Plain(b) => b.memory(),
         }
     }
 }
 
 /// The `K` height buffers, `width × height` `f32` each: Vulkan's memory exported to
-/// HIP ([`HeightSlots::new`]), or HIP's memory imported into Vulkan
-/// ([`HeightSlots::from_imported`]).
+/// HIP ([`HeightSlots::new`]), HIP's memory imported into Vulkan
+/// ([`HeightSlots::from_imported`]), or, on a device that cannot export memory, Vulkan's
+/// plain memory ([`HeightSlots::plain`]).
 pub struct HeightSlots {
     /// The `K` buffers, slot `i` at index `i`.
     pub buffers: Vec<SlotBuffer>,
@@ -162,20 +171,47 @@ pub struct HeightSlots {
 }
 
 impl HeightSlots {
-    /// Creates `count` exportable buffers of `width × height` `f32` on `device`.
+    /// Creates `count` buffers of `width × height` `f32` on `device`: exportable where the
+    /// device can export them, else plain (logged: HIP then cannot write them, and
+    /// [`HeightSlots::export`] says why).
     pub fn new(device: &Arc<Device>, width: u32, height: u32, count: u32) -> Result<Self> {
+        if !ExportableBuffer::is_exportable(device, HEIGHT_BUFFER_USAGE) {
+            log::warn!(
+                "heights: {} cannot export height buffers ({}), so they are plain device memory: the CPU and Vulkan \
+                 height sources run, HIP cannot",
+                device.physical.name,
+                if device.external.exports_memory() {
+                    "the driver exports no buffer of this usage".to_string()
+                } else {
+                    format!("no {}", MEMORY_EXTENSION.to_string_lossy())
+                }
+            );
+            return Self::plain(device, width, height, count);
+        }
         let bytes = u64::from(width) * u64::from(height) * 4;
         let buffers = (0..count)
             .map(|i| ExportableBuffer::new(device, bytes, HEIGHT_BUFFER_USAGE, &format!("height slot {i}")))
             .collect::<Result<Vec<_>>>()?;
         if let Some(b) = buffers.first() {
             log::info!(
-                "heights: {count} exportable OPAQUE_FD buffers of {width}x{height} f32 ({} bytes each, {} allocation)",
+                "heights: {count} exportable {:?} buffers of {width}x{height} f32 ({} bytes each, {} allocation)",
+                b.handle_kind(),
                 bytes,
                 if b.dedicated() { "dedicated" } else { "shared" }
             );
         }
         Ok(Self { buffers: buffers.into_iter().map(SlotBuffer::Exported).collect(), normals: None, width, height })
+    }
+
+    /// Creates `count` plain (not exportable) device-local buffers of `width × height` `f32`:
+    /// for a device that cannot export memory, and for tests of that path on one that can.
+    pub fn plain(device: &Arc<Device>, width: u32, height: u32, count: u32) -> Result<Self> {
+        let bytes = u64::from(width) * u64::from(height) * 4;
+        let buffers = (0..count)
+            .map(|i| Buffer::device_local(device, bytes, HEIGHT_BUFFER_USAGE, &format!("height slot {i}")))
+            .collect::<Result<Vec<_>>>()?;
+        log::info!("heights: {count} plain buffers of {width}x{height} f32 ({bytes} bytes each, not exportable)");
+        Ok(Self { buffers: buffers.into_iter().map(SlotBuffer::Plain).collect(), normals: None, width, height })
     }
 
     /// Slots whose memory another API allocated: `buffers[i]` (of at least `width ×
@@ -215,14 +251,20 @@ impl HeightSlots {
         u64::from(self.width) * u64::from(self.height) * 4
     }
 
-    /// Exports slot `i`'s memory as a new fd for another API to import. Slots imported
-    /// from another API are that API's to share, not Vulkan's: an error.
+    /// Exports slot `i`'s memory as a new handle for another API to import. Slots
+    /// imported from another API are that API's to share, not Vulkan's, and plain slots
+    /// cannot be exported: both are errors.
     pub fn export(&self, i: usize) -> Result<ExportedMemory> {
         match self.buffers.get(i).with_context(|| format!("no height slot {i}"))? {
             SlotBuffer::Exported(b) => b.export(),
             SlotBuffer::Imported(_) => {
                 anyhow::bail!("height slot {i} was imported from another API's memory; Vulkan does not export it")
             }
+            SlotBuffer::Plain(_) => anyhow::bail!(
+                "height slot {i} is plain device memory: this Vulkan device cannot export memory (it lacks {} or \
+                 exports no buffer of this usage), so HIP cannot write the heights; use --heights vulkan or cpu",
+                MEMORY_EXTENSION.to_string_lossy()
+            ),
         }
     }
 }

@@ -12,8 +12,7 @@ use ash::vk;
 
 use super::instance::{version_string, Instance, REQUIRED_API_VERSION};
 
-/// Device extensions without which the demo cannot run: exporting buffer memory as fds.
-const REQUIRED_EXTENSIONS: &[&CStr] = &[ash::khr::external_memory_fd::NAME];
+use super::external::{ExternalFns, MEMORY_EXTENSION, SEMAPHORE_EXTENSION};
 
 pub use crate::pci::PciAddress;
 
@@ -36,10 +35,14 @@ pub struct PhysicalDeviceInfo {
     pub uuid: [u8; 16],
     /// PCI address, with `VK_EXT_pci_bus_info`.
     pub pci: Option<PciAddress>,
-    /// Device extensions the demo needs that this device lacks (empty: usable).
+    /// What the demo needs that this device lacks (empty: usable).
     pub missing_extensions: Vec<String>,
-    /// `VK_KHR_external_semaphore_fd` is available.
-    pub has_external_semaphore_fd: bool,
+    /// This system's memory export extension is available (`VK_KHR_external_memory_fd` on
+    /// Linux, `_win32` on Windows; see [`super::external`]). Without it the demo renders
+    /// with plain memory, and HIP cannot write the heights.
+    pub has_external_memory: bool,
+    /// This system's semaphore export extension is available.
+    pub has_external_semaphore: bool,
     /// `VK_EXT_pci_bus_info` is available.
     pub has_pci_bus_info: bool,
     /// `VK_EXT_memory_budget`: the process's use of each heap can be read.
@@ -71,8 +74,7 @@ impl PhysicalDeviceInfo {
         let name = p.device_name_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let driver_name = driver.driver_info_as_c_str().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
 
-        let mut missing: Vec<String> =
-            REQUIRED_EXTENSIONS.iter().filter(|e| !has(e)).map(|e| e.to_string_lossy().into_owned()).collect();
+        let mut missing: Vec<String> = Vec::new();
         if p.api_version < REQUIRED_API_VERSION {
             missing.push(format!("Vulkan 1.3 (device has {})", version_string(p.api_version)));
         }
@@ -90,10 +92,12 @@ impl PhysicalDeviceInfo {
                 device: pci.pci_device,
             }),
             missing_extensions: missing,
-            has_external_semaphore_fd: has(ash::khr::external_semaphore_fd::NAME),
+            has_external_memory: has(MEMORY_EXTENSION),
+            has_external_semaphore: has(SEMAPHORE_EXTENSION),
             has_pci_bus_info,
             has_memory_budget: has(ash::ext::memory_budget::NAME),
-            has_dma_buf_import: has(ash::ext::external_memory_dma_buf::NAME),
+            // A dma-buf import is an fd import: it needs the fd extension too (Linux only).
+            has_dma_buf_import: has(ash::ext::external_memory_dma_buf::NAME) && has(MEMORY_EXTENSION),
         })
     }
 
@@ -215,7 +219,7 @@ pub fn choose(candidates: &[PhysicalDeviceInfo], selection: DeviceSelection) -> 
         DeviceSelection::Best => candidates
             .iter()
             .filter(|d| usable(d).is_ok())
-            .max_by_key(|d| (d.rank(), std::cmp::Reverse(d.index)))
+            .max_by_key(|d| (d.rank(), d.has_external_memory, std::cmp::Reverse(d.index)))
             .ok_or_else(|| {
                 anyhow!("no Vulkan device has what the demo needs:\n{}", {
                     candidates
@@ -246,10 +250,8 @@ pub struct Device {
     pub memory_properties: vk::PhysicalDeviceMemoryProperties,
     /// Device limits.
     pub limits: vk::PhysicalDeviceLimits,
-    /// `VK_KHR_external_memory_fd` functions.
-    pub external_memory_fd: ash::khr::external_memory_fd::Device,
-    /// `VK_KHR_external_semaphore_fd` functions, when the device has the extension.
-    pub external_semaphore_fd: Option<ash::khr::external_semaphore_fd::Device>,
+    /// Memory and semaphore export, for the extensions this device has.
+    pub external: ExternalFns,
     /// `VK_KHR_swapchain` functions, when the device was made for a surface.
     pub swapchain_ext: Option<ash::khr::swapchain::Device>,
     /// `fillModeNonSolid` is enabled: wireframe drawing is possible.
@@ -332,12 +334,22 @@ impl Device {
         }
         let wireframe_supported = features.fill_mode_non_solid == vk::TRUE;
 
-        let mut extensions: Vec<*const std::ffi::c_char> = REQUIRED_EXTENSIONS.iter().map(|e| e.as_ptr()).collect();
+        let mut extensions: Vec<*const std::ffi::c_char> = Vec::new();
+        if physical.has_external_memory {
+            extensions.push(MEMORY_EXTENSION.as_ptr());
+        } else {
+            log::warn!(
+                "{} lacks {}: its memory cannot be exported, so HIP cannot write the heights; \
+                 the CPU and Vulkan height sources still run, with plain height buffers",
+                physical.name,
+                MEMORY_EXTENSION.to_string_lossy()
+            );
+        }
         if physical.has_memory_budget {
             extensions.push(ash::ext::memory_budget::NAME.as_ptr());
         }
-        if physical.has_external_semaphore_fd {
-            extensions.push(ash::khr::external_semaphore_fd::NAME.as_ptr());
+        if physical.has_external_semaphore {
+            extensions.push(SEMAPHORE_EXTENSION.as_ptr());
         }
         if physical.has_dma_buf_import {
             extensions.push(ash::ext::external_memory_dma_buf::NAME.as_ptr());
@@ -373,10 +385,8 @@ impl Device {
         // SAFETY: pd belongs to this instance.
         let limits = unsafe { instance.raw().get_physical_device_properties(pd) }.limits;
 
-        let external_memory_fd = ash::khr::external_memory_fd::Device::new(instance.raw(), &raw);
-        let external_semaphore_fd = physical
-            .has_external_semaphore_fd
-            .then(|| ash::khr::external_semaphore_fd::Device::new(instance.raw(), &raw));
+        let external =
+            ExternalFns::load(instance.raw(), &raw, physical.has_external_memory, physical.has_external_semaphore);
         let swapchain_ext = surface.is_some().then(|| ash::khr::swapchain::Device::new(instance.raw(), &raw));
         Ok(Arc::new(Self {
             _live,
@@ -387,8 +397,7 @@ impl Device {
             queue: std::sync::Mutex::new(queue),
             memory_properties,
             limits,
-            external_memory_fd,
-            external_semaphore_fd,
+            external,
             swapchain_ext,
             wireframe_supported,
         }))
@@ -484,8 +493,9 @@ mod tests {
             driver: String::new(),
             uuid: [uuid; 16],
             pci: pci.map(|bus| PciAddress { domain: 0, bus, device: 0 }),
-            missing_extensions: if usable { vec![] } else { vec!["VK_KHR_external_memory_fd".into()] },
-            has_external_semaphore_fd: true,
+            missing_extensions: if usable { vec![] } else { vec!["Vulkan 1.3 (device has 1.2.0)".into()] },
+            has_external_memory: true,
+            has_external_semaphore: true,
             has_pci_bus_info: pci.is_some(),
             has_memory_budget: false,
             has_dma_buf_import: false,
@@ -503,7 +513,7 @@ mod tests {
         assert_eq!(choose(&devs, DeviceSelection::Best).unwrap().index, 2);
         assert_eq!(choose(&devs, DeviceSelection::Index(3)).unwrap().index, 3);
         let e = choose(&devs, DeviceSelection::Index(1)).unwrap_err().to_string();
-        assert!(e.contains("lacks VK_KHR_external_memory_fd"), "{e}");
+        assert!(e.contains("lacks Vulkan 1.3"), "{e}");
         let e = choose(&devs, DeviceSelection::Index(7)).unwrap_err().to_string();
         assert!(e.contains("no such Vulkan device") && e.contains("dev3"), "{e}");
         assert!(choose(&[], DeviceSelection::Best).is_err());

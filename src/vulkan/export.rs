@@ -1,25 +1,49 @@
 //! Vulkan objects whose payload another API imports: buffers with exportable memory and
-//! semaphores with exportable payloads, both as POSIX file descriptors (`OPAQUE_FD`).
+//! semaphores with exportable payloads, as this system's opaque handles (`OPAQUE_FD` on
+//! Linux, `OPAQUE_WIN32` or `OPAQUE_WIN32_KMT` on Windows: [`super::external`]).
 //!
-//! Each export hands out a fresh [`OwnedFd`]: the caller owns it until an importer
-//! takes it (see `crate::hip` for the rule on who closes it).
+//! Each export hands out a fresh [`SharedHandle`]: the caller owns it until an importer
+//! takes it ([`crate::shared_handle`] has the rule on who closes it).
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use ash::vk;
 
 use super::device::Device;
+use super::external::{memory_handle_type, semaphore_handle_type, MemoryImport, HANDLE_KINDS, MEMORY_EXTENSION};
+use crate::shared_handle::{HandleKind, SharedHandle};
 
-const HANDLE_TYPE: vk::ExternalMemoryHandleTypeFlags = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
-const SEMAPHORE_HANDLE_TYPE: vk::ExternalSemaphoreHandleTypeFlags = vk::ExternalSemaphoreHandleTypeFlags::OPAQUE_FD;
+/// The first handle kind of this system that `device` can export buffers of `usage` as,
+/// with the features the driver reports for it.
+fn buffer_export_kind(
+    device: &Device,
+    usage: vk::BufferUsageFlags,
+) -> Option<(HandleKind, vk::ExternalMemoryFeatureFlags)> {
+    if !device.external.exports_memory() {
+        return None;
+    }
+    HANDLE_KINDS.iter().find_map(|&kind| {
+        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(memory_handle_type(kind));
+        let mut props = vk::ExternalBufferProperties::default();
+        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+        unsafe {
+            device.instance().raw().get_physical_device_external_buffer_properties(
+                device.physical.raw,
+                &query,
+                &mut props,
+            )
+        };
+        let features = props.external_memory_properties.external_memory_features;
+        features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE).then_some((kind, features))
+    })
+}
 
 /// Everything an importer needs to map an exported allocation.
 #[derive(Debug)]
 pub struct ExportedMemory {
     /// The exported memory; owned until an importer takes it.
-    pub fd: OwnedFd,
+    pub handle: SharedHandle,
     /// Size of the whole allocation (what the importer must be told, not the buffer size).
     pub allocation_size: u64,
     /// Bytes the buffer uses from offset 0.
@@ -27,17 +51,18 @@ pub struct ExportedMemory {
     /// The allocation is dedicated to one buffer; importers must say so
     /// (`hipExternalMemoryDedicated`).
     pub dedicated: bool,
-    /// The memory type the export was allocated from: a Vulkan importer of an `OPAQUE_FD`
+    /// The memory type the export was allocated from: a Vulkan importer of an opaque handle
     /// made by Vulkan must allocate with this index and `allocation_size` (the spec's
     /// valid usage of `VkMemoryAllocateInfo` for imports), on the same physical device.
     pub memory_type_index: u32,
 }
 
-/// A device-local buffer whose memory can be exported as an `OPAQUE_FD`.
+/// A device-local buffer whose memory can be exported as this system's opaque handle.
 pub struct ExportableBuffer {
     device: Arc<Device>,
     raw: vk::Buffer,
     memory: vk::DeviceMemory,
+    kind: HandleKind,
     size: u64,
     allocation_size: u64,
     dedicated: bool,
@@ -72,29 +97,42 @@ impl ExportableBuffer {
         self.dedicated
     }
 
-    /// Creates the buffer after checking that the driver can export this usage as an
-    /// `OPAQUE_FD`; allocates dedicated memory when the driver requires or prefers it.
+    /// The handle kind its exports are.
+    pub fn handle_kind(&self) -> HandleKind {
+        self.kind
+    }
+
+    /// Whether `device` can export buffers of `usage` (as some handle kind of this system).
+    pub fn is_exportable(device: &Device, usage: vk::BufferUsageFlags) -> bool {
+        buffer_export_kind(device, usage).is_some()
+    }
+
+    /// Creates the buffer after checking that the driver can export this usage as one of
+    /// this system's handle kinds (the first it can, [`HANDLE_KINDS`]); allocates dedicated
+    /// memory when the driver requires or prefers it.
     pub fn new(device: &Arc<Device>, size: u64, usage: vk::BufferUsageFlags, what: &str) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("ExportableBuffer")?;
         if size == 0 {
             bail!("{what}: a buffer of 0 bytes cannot be created");
         }
-        let instance = &device.instance().raw();
-        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(HANDLE_TYPE);
-        let mut props = vk::ExternalBufferProperties::default();
-        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
-        unsafe { instance.get_physical_device_external_buffer_properties(device.physical.raw, &query, &mut props) };
-        let features = props.external_memory_properties.external_memory_features;
-        if !features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE) {
+        if !device.external.exports_memory() {
             bail!(
-                "{}: buffers with usage {usage:?} cannot be exported as OPAQUE_FD (features {features:?}); \
+                "{}: {what} cannot be exported: the device lacks {}, and interop needs a driver that has it",
+                device.physical.name,
+                MEMORY_EXTENSION.to_string_lossy()
+            );
+        }
+        let Some((kind, features)) = buffer_export_kind(device, usage) else {
+            bail!(
+                "{}: buffers with usage {usage:?} cannot be exported as any of {HANDLE_KINDS:?}; \
                  interop needs a driver that can",
                 device.physical.name
             );
-        }
+        };
+        let handle_type = memory_handle_type(kind);
         let dedicated_only = features.contains(vk::ExternalMemoryFeatureFlags::DEDICATED_ONLY);
 
-        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
+        let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(handle_type);
         let info = vk::BufferCreateInfo::default()
             .size(size)
             .usage(usage)
@@ -108,6 +146,7 @@ impl ExportableBuffer {
             device: device.clone(),
             raw,
             memory: vk::DeviceMemory::null(),
+            kind,
             size,
             allocation_size: 0,
             dedicated: false,
@@ -129,7 +168,7 @@ impl ExportableBuffer {
             .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
             .with_context(|| format!("allocating exportable {what}"))?;
         buffer.memory_type_index = type_index;
-        let mut export = vk::ExportMemoryAllocateInfo::default().handle_types(HANDLE_TYPE);
+        let mut export = vk::ExportMemoryAllocateInfo::default().handle_types(handle_type);
         let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(raw);
         let mut alloc = vk::MemoryAllocateInfo::default()
             .allocation_size(req.size)
@@ -149,16 +188,14 @@ impl ExportableBuffer {
         Ok(buffer)
     }
 
-    /// Exports the memory as a new file descriptor (each call returns a new one).
+    /// Exports the memory as a new handle (each call returns a new one).
     pub fn export(&self) -> Result<ExportedMemory> {
-        let info = vk::MemoryGetFdInfoKHR::default().memory(self.memory).handle_type(HANDLE_TYPE);
-        // SAFETY: the memory was allocated with ExportMemoryAllocateInfo(OPAQUE_FD).
-        let fd = unsafe { self.device.external_memory_fd.get_memory_fd(&info) }
-            .context("vkGetMemoryFdKHR failed for a height buffer")?;
-        // SAFETY: on success vkGetMemoryFdKHR returns a new fd that the caller owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: the memory is live and was allocated with ExportMemoryAllocateInfo naming
+        // this kind's handle type.
+        let handle = unsafe { self.device.external.export_memory(self.memory, self.kind) }
+            .context("exporting a buffer's memory")?;
         Ok(ExportedMemory {
-            fd,
+            handle,
             allocation_size: self.allocation_size,
             buffer_size: self.size,
             dedicated: self.dedicated,
@@ -179,8 +216,8 @@ impl Drop for ExportableBuffer {
     }
 }
 
-/// A buffer bound to memory imported from an fd: the other side of [`ExportableBuffer`],
-/// used to prove the export path with a second Vulkan device.
+/// A buffer bound to imported memory: the other side of [`ExportableBuffer`] (used to prove
+/// the export path with a second Vulkan device), or memory another API allocated.
 pub struct ImportedBuffer {
     device: Arc<Device>,
     raw: vk::Buffer,
@@ -201,14 +238,15 @@ impl ImportedBuffer {
     }
 
     /// Imports `exported` (made by Vulkan, see [`ExportableBuffer::export`]) into `device`.
-    /// Vulkan takes ownership of the fd only when vkAllocateMemory succeeds; on failure the
-    /// `OwnedFd` is dropped and closed here.
+    /// The handle goes as [`crate::shared_handle`] says: an fd becomes Vulkan's when
+    /// vkAllocateMemory succeeds, anything else is closed here (if it is ours to close).
     pub fn import(device: &Arc<Device>, exported: ExportedMemory, usage: vk::BufferUsageFlags) -> Result<Self> {
+        let handle_type = memory_handle_type(exported.handle.kind());
         let (buffer, requirements) =
-            Self::unbound(device, exported.buffer_size, usage, HANDLE_TYPE, "imported buffer")?;
-        // An OPAQUE_FD that Vulkan exported is imported with the export's memory type and
-        // allocation size (VkMemoryAllocateInfo's valid usage for imports of handles the
-        // Vulkan API created; vkGetMemoryFdPropertiesKHR is not allowed for OPAQUE_FD).
+            Self::unbound(device, exported.buffer_size, usage, handle_type, "imported buffer")?;
+        // An opaque handle that Vulkan exported is imported with the export's memory type
+        // and allocation size (VkMemoryAllocateInfo's valid usage for imports of handles the
+        // Vulkan API created; the handle-properties queries are not allowed for opaque types).
         let type_index = exported.memory_type_index;
         if requirements.memory_type_bits & (1 << type_index) == 0 {
             bail!(
@@ -218,37 +256,44 @@ impl ImportedBuffer {
                 requirements.memory_type_bits
             );
         }
-        buffer.bind_imported(exported.fd, HANDLE_TYPE, exported.allocation_size, type_index, exported.dedicated)
+        buffer.bind_imported(exported.handle, handle_type, exported.allocation_size, type_index, exported.dedicated)
     }
 
-    /// Imports memory another API allocated and exported as an fd (HIP's
+    /// Imports memory another API allocated and exported (HIP's
     /// `hipMemExportToShareableHandle`), as a buffer of `buffer_size` bytes at offset 0 of
     /// an allocation of `allocation_size` bytes (the exporter's size, rounded to its
-    /// granularity). `kind` says what the fd is (see [`ForeignFd`]); the memory type is a
-    /// device-local one the buffer allows (and, for a dma-buf, that
+    /// granularity). `kind` says what the payload is (see [`ForeignMemory`]); the memory
+    /// type is a device-local one the buffer allows (and, for a dma-buf, that
     /// `vkGetMemoryFdPropertiesKHR` allows). The allocation is not dedicated: the
-    /// exporter made no Vulkan buffer. Vulkan takes ownership of the fd when
-    /// vkAllocateMemory succeeds; on failure it is closed here.
+    /// exporter made no Vulkan buffer. The handle goes as [`crate::shared_handle`] says (an
+    /// fd becomes Vulkan's on success; everything else is closed here when it is ours).
     ///
     /// Checked first, each with its own message: the driver can import this usage with
     /// that handle type without a dedicated allocation, the buffer fits the allocation, and
     /// a memory type qualifies.
     ///
     /// # Safety
-    /// `fd` is a payload of `allocation_size` bytes of the kind `kind` names, made on this
-    /// physical device (the same GPU, matched by UUID/PCI), which stays valid while the
+    /// `handle` is a payload of `allocation_size` bytes of the kind `kind` names, made on
+    /// this physical device (the same GPU, matched by UUID/PCI), which stays valid while the
     /// import lives (the import holds its own reference to the memory).
     pub unsafe fn import_foreign(
         device: &Arc<Device>,
-        fd: OwnedFd,
-        kind: ForeignFd,
+        handle: SharedHandle,
+        kind: ForeignMemory,
         allocation_size: u64,
         buffer_size: u64,
         usage: vk::BufferUsageFlags,
         what: &str,
     ) -> Result<Self> {
-        let handle_type = kind.handle_type();
-        if kind == ForeignFd::DmaBuf && !device.physical.has_dma_buf_import {
+        let handle_type = kind.handle_type(handle.kind());
+        if !device.external.exports_memory() {
+            bail!(
+                "{}: importing {what} needs {}, which it lacks",
+                device.physical.name,
+                MEMORY_EXTENSION.to_string_lossy()
+            );
+        }
+        if kind == ForeignMemory::DmaBuf && !device.physical.has_dma_buf_import {
             bail!("{}: importing a dma-buf needs VK_EXT_external_memory_dma_buf, which it lacks", device.physical.name);
         }
         let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(handle_type);
@@ -280,34 +325,34 @@ impl ImportedBuffer {
             bail!("{what}: the buffer needs {} bytes but the imported allocation has {allocation_size}", req.size);
         }
         let allowed = match kind {
-            // For OPAQUE_FD the spec leaves the type to the importer when the handle was
-            // not made by Vulkan, and vkGetMemoryFdPropertiesKHR is not allowed for it.
-            ForeignFd::Opaque => req.memory_type_bits,
-            ForeignFd::DmaBuf => {
-                use std::os::fd::AsRawFd;
-                let mut fd_props = vk::MemoryFdPropertiesKHR::default();
-                // SAFETY: the fd is open (owned here) and a dma-buf per the caller.
-                unsafe {
-                    device.external_memory_fd.get_memory_fd_properties(handle_type, fd.as_raw_fd(), &mut fd_props)
-                }
-                .with_context(|| format!("vkGetMemoryFdPropertiesKHR refused the dma-buf of {what}"))?;
-                req.memory_type_bits & fd_props.memory_type_bits
+            // For opaque types the spec leaves the type to the importer when the handle was
+            // not made by Vulkan, and the handle-properties queries are not allowed for them.
+            ForeignMemory::Opaque => req.memory_type_bits,
+            #[cfg(unix)]
+            // SAFETY: a dma-buf per the caller's contract, open (owned here).
+            ForeignMemory::DmaBuf => {
+                req.memory_type_bits
+                    & unsafe { device.external.dma_buf_memory_types(&handle) }
+                        .with_context(|| format!("importing the dma-buf of {what}"))?
             }
+            #[cfg(not(unix))]
+            ForeignMemory::DmaBuf => bail!("{what}: dma-bufs exist only on Linux"),
         };
         let type_index = device
             .memory_type(allowed, vk::MemoryPropertyFlags::DEVICE_LOCAL)
             .with_context(|| format!("importing {what} (memory types allowed: {allowed:#b})"))?;
-        buffer.bind_imported(fd, handle_type, allocation_size, type_index, false)
+        buffer.bind_imported(handle, handle_type, allocation_size, type_index, false)
     }
 }
 
-/// What an fd another API exported is, to Vulkan.
+/// What a payload another API exported is, to Vulkan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForeignFd {
-    /// `OPAQUE_FD`: a payload of an API that shares the Vulkan driver and documents its
-    /// handles as importable that way: CUDA's `cuMemExportToShareableHandle` POSIX fd on
-    /// NVIDIA (its `simpleVulkanMMAP` sample imports it so). The spec's compatibility rule
-    /// for `OPAQUE_FD` is the same driver and device UUID.
+pub enum ForeignMemory {
+    /// An opaque handle (`OPAQUE_FD`, `OPAQUE_WIN32`, `OPAQUE_WIN32_KMT`, as the handle
+    /// is): a payload of an API that shares the Vulkan driver and documents its handles as
+    /// importable that way: CUDA's `cuMemExportToShareableHandle` POSIX fd or Win32 handle
+    /// on NVIDIA (its `simpleVulkanMMAP` sample imports them so). The spec's compatibility
+    /// rule for opaque handles is the same driver and device UUID.
     Opaque,
     /// `DMA_BUF_EXT`: a Linux dma-buf, what ROCm's `hipMemExportToShareableHandle` returns
     /// (a KFD buffer object exported with `AMDKFD_IOC_EXPORT_DMABUF`). The spec-legal type
@@ -316,12 +361,12 @@ pub enum ForeignFd {
     DmaBuf,
 }
 
-impl ForeignFd {
-    /// The Vulkan handle type.
-    pub fn handle_type(self) -> vk::ExternalMemoryHandleTypeFlags {
+impl ForeignMemory {
+    /// The Vulkan handle type for such a payload carried in a handle of `handle` kind.
+    pub fn handle_type(self, handle: HandleKind) -> vk::ExternalMemoryHandleTypeFlags {
         match self {
-            ForeignFd::Opaque => vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD,
-            ForeignFd::DmaBuf => vk::ExternalMemoryHandleTypeFlags::DMA_BUF_EXT,
+            ForeignMemory::Opaque => memory_handle_type(handle),
+            ForeignMemory::DmaBuf => vk::ExternalMemoryHandleTypeFlags::DMA_BUF_EXT,
         }
     }
 }
@@ -350,32 +395,32 @@ impl ImportedBuffer {
         Ok((Self { device: device.clone(), raw, memory: vk::DeviceMemory::null(), _live }, requirements))
     }
 
-    /// Allocates memory importing `fd` and binds it at offset 0.
+    /// Allocates memory importing `handle` and binds it at offset 0. The handle goes as
+    /// [`crate::shared_handle`] says: on success an fd becomes Vulkan's; everything else,
+    /// and everything on failure, is dropped here (closed when it is ours to close).
     fn bind_imported(
         mut self,
-        fd: OwnedFd,
+        handle: SharedHandle,
         handle_type: vk::ExternalMemoryHandleTypeFlags,
         allocation_size: u64,
         type_index: u32,
         dedicated: bool,
     ) -> Result<Self> {
-        use std::os::fd::AsRawFd;
-        let mut import = vk::ImportMemoryFdInfoKHR::default().handle_type(handle_type).fd(fd.as_raw_fd());
+        let mut import = MemoryImport::new(&handle, handle_type)?;
         let mut dedicated_info = vk::MemoryDedicatedAllocateInfo::default().buffer(self.raw);
-        let mut alloc = vk::MemoryAllocateInfo::default()
+        let mut alloc = import
+            .chain(vk::MemoryAllocateInfo::default())
             .allocation_size(allocation_size)
-            .memory_type_index(type_index)
-            .push_next(&mut import);
+            .memory_type_index(type_index);
         if dedicated {
             alloc = alloc.push_next(&mut dedicated_info);
         }
-        // SAFETY: the import info names an fd we own; size, type and dedication are the
-        // callers' (checked against the buffer's requirements).
+        // SAFETY: the import names a handle held open by `handle`; size, type and
+        // dedication are the callers' (checked against the buffer's requirements).
         self.memory = unsafe { self.device.raw().allocate_memory(&alloc, None) }.with_context(|| {
-            format!("vkAllocateMemory failed importing a {handle_type:?} fd of {allocation_size} bytes")
+            format!("vkAllocateMemory failed importing a {handle_type:?} handle of {allocation_size} bytes")
         })?;
-        // Success: the Vulkan implementation now owns the fd; forget ours without closing.
-        std::mem::forget(fd);
+        handle.imported_by_vulkan();
         // SAFETY: imported memory at least as large as the buffer needs, of an allowed type.
         unsafe { self.device.raw().bind_buffer_memory(self.raw, self.memory, 0) }
             .context("vkBindBufferMemory failed for an imported buffer")?;
@@ -397,12 +442,13 @@ impl Drop for ImportedBuffer {
 
 pub use crate::semaphore_kind::SemaphoreKind;
 
-/// A semaphore whose payload can be exported as an `OPAQUE_FD` (for HIP to wait on or
-/// signal). Each user documents who signals and who waits.
+/// A semaphore whose payload can be exported as this system's opaque handle (for HIP to
+/// wait on or signal). Each user documents who signals and who waits.
 pub struct ExportableSemaphore {
     device: Arc<Device>,
     raw: vk::Semaphore,
     kind: SemaphoreKind,
+    handle_kind: HandleKind,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
@@ -418,40 +464,50 @@ impl ExportableSemaphore {
         self.kind
     }
 
-    /// Whether this device can export semaphores of `kind` as `OPAQUE_FD`. Asked, never
-    /// assumed: Mesa's lavapipe (22.3.6, the CI device) exports none, while it does export
-    /// `OPAQUE_FD` buffers (measured, 2026-11).
+    /// Whether this device can export semaphores of `kind` (as some handle kind of this
+    /// system). Asked, never assumed: Mesa's lavapipe (22.3.6, the CI device) exports none,
+    /// while it does export `OPAQUE_FD` buffers (measured, 2026-11).
     pub fn is_exportable(device: &Device, kind: SemaphoreKind) -> bool {
-        if device.external_semaphore_fd.is_none() {
-            return false;
-        }
-        let mut type_info = vk::SemaphoreTypeCreateInfo::default().semaphore_type(match kind {
-            SemaphoreKind::Binary => vk::SemaphoreType::BINARY,
-            SemaphoreKind::Timeline => vk::SemaphoreType::TIMELINE,
-        });
-        let query = vk::PhysicalDeviceExternalSemaphoreInfo::default()
-            .handle_type(SEMAPHORE_HANDLE_TYPE)
-            .push_next(&mut type_info);
-        let mut props = vk::ExternalSemaphoreProperties::default();
-        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
-        unsafe {
-            device.instance().raw().get_physical_device_external_semaphore_properties(
-                device.physical.raw,
-                &query,
-                &mut props,
-            )
-        };
-        props.external_semaphore_features.contains(vk::ExternalSemaphoreFeatureFlags::EXPORTABLE)
+        Self::export_kind(device, kind).is_some()
     }
 
-    /// Creates a semaphore of `kind` whose payload can be exported as `OPAQUE_FD`
-    /// (`what` names it in errors).
+    /// The first handle kind of this system that semaphores of `kind` export as here.
+    fn export_kind(device: &Device, kind: SemaphoreKind) -> Option<HandleKind> {
+        if !device.external.exports_semaphores() {
+            return None;
+        }
+        HANDLE_KINDS.iter().copied().find(|&handle| {
+            let mut type_info = vk::SemaphoreTypeCreateInfo::default().semaphore_type(match kind {
+                SemaphoreKind::Binary => vk::SemaphoreType::BINARY,
+                SemaphoreKind::Timeline => vk::SemaphoreType::TIMELINE,
+            });
+            let query = vk::PhysicalDeviceExternalSemaphoreInfo::default()
+                .handle_type(semaphore_handle_type(handle))
+                .push_next(&mut type_info);
+            let mut props = vk::ExternalSemaphoreProperties::default();
+            // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+            unsafe {
+                device.instance().raw().get_physical_device_external_semaphore_properties(
+                    device.physical.raw,
+                    &query,
+                    &mut props,
+                )
+            };
+            props.external_semaphore_features.contains(vk::ExternalSemaphoreFeatureFlags::EXPORTABLE)
+        })
+    }
+
+    /// Creates a semaphore of `kind` whose payload can be exported as this system's opaque
+    /// handle (`what` names it in errors).
     pub fn new(device: &Arc<Device>, kind: SemaphoreKind, what: &str) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("ExportableSemaphore")?;
-        if !Self::is_exportable(device, kind) {
-            bail!("{}: {kind:?} semaphores cannot be exported as OPAQUE_FD ({what})", device.physical.name);
-        }
-        let mut export = vk::ExportSemaphoreCreateInfo::default().handle_types(SEMAPHORE_HANDLE_TYPE);
+        let Some(handle_kind) = Self::export_kind(device, kind) else {
+            bail!(
+                "{}: {kind:?} semaphores cannot be exported as any of {HANDLE_KINDS:?} ({what})",
+                device.physical.name
+            );
+        };
+        let mut export = vk::ExportSemaphoreCreateInfo::default().handle_types(semaphore_handle_type(handle_kind));
         let mut type_info = vk::SemaphoreTypeCreateInfo::default()
             .semaphore_type(match kind {
                 SemaphoreKind::Binary => vk::SemaphoreType::BINARY,
@@ -462,17 +518,14 @@ impl ExportableSemaphore {
         // SAFETY: exportability was checked; info is valid.
         let raw = unsafe { device.raw().create_semaphore(&info, None) }
             .with_context(|| format!("vkCreateSemaphore failed for exportable {what}"))?;
-        Ok(Self { device: device.clone(), raw, kind, _live })
+        Ok(Self { device: device.clone(), raw, kind, handle_kind, _live })
     }
 
-    /// Exports the payload as a new fd, owned by the caller until an importer takes it.
-    pub fn export(&self) -> Result<OwnedFd> {
-        let ext = self.device.external_semaphore_fd.as_ref().context("VK_KHR_external_semaphore_fd is not enabled")?;
-        let info = vk::SemaphoreGetFdInfoKHR::default().semaphore(self.raw).handle_type(SEMAPHORE_HANDLE_TYPE);
-        // SAFETY: the semaphore was created exportable as OPAQUE_FD.
-        let fd = unsafe { ext.get_semaphore_fd(&info) }.context("vkGetSemaphoreFdKHR failed")?;
-        // SAFETY: on success a new fd owned by the caller is returned.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    /// Exports the payload as a new handle, owned by the caller until an importer takes it.
+    pub fn export(&self) -> Result<SharedHandle> {
+        // SAFETY: the semaphore is live and was created exportable as `handle_kind`.
+        unsafe { self.device.external.export_semaphore(self.raw, self.handle_kind) }
+            .context("exporting a semaphore's payload")
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod device;
 pub mod export;
+pub mod external;
 pub mod instance;
 pub mod live;
 pub mod memory;

@@ -1,12 +1,11 @@
 //! A 2-D image another API may write: optimal tiling, one mip level, a dedicated
-//! allocation, and, where the driver can, memory exportable as an `OPAQUE_FD` (HIP maps it
-//! with `hipExternalMemoryGetMappedMipmappedArray`).
+//! allocation, and, where the driver can, memory exportable as this system's opaque handle
+//! (`OPAQUE_FD`, `OPAQUE_WIN32`; HIP maps it with `hipExternalMemoryGetMappedMipmappedArray`).
 //!
 //! Exportability is asked, never assumed (`vkGetPhysicalDeviceImageFormatProperties2` with
 //! `VkPhysicalDeviceExternalImageFormatInfo`); an image the driver cannot export is made
 //! plain, and [`SharedImage::exportable`] says so.
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -14,8 +13,8 @@ use ash::vk;
 
 use super::device::Device;
 use super::export::ExportedMemory;
-
-const HANDLE_TYPE: vk::ExternalMemoryHandleTypeFlags = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
+use super::external::{memory_handle_type, HANDLE_KINDS};
+use crate::shared_handle::HandleKind;
 
 /// An image with its own dedicated memory and a view of it.
 pub struct SharedImage {
@@ -27,16 +26,25 @@ pub struct SharedImage {
     extent: vk::Extent2D,
     allocation_size: u64,
     memory_type_index: u32,
-    exportable: bool,
+    /// The handle kind its memory exports as, if it is exportable.
+    export_kind: Option<HandleKind>,
     /// Counts this object in the live-object registry (leak tests).
     _live: crate::vulkan::live::Tracked,
 }
 
 impl SharedImage {
-    /// Whether the device can export images of `format` and `usage` (optimal tiling, 2-D)
-    /// as `OPAQUE_FD`, and whether such an export must be a dedicated allocation.
-    pub fn export_support(device: &Device, format: vk::Format, usage: vk::ImageUsageFlags) -> Option<bool> {
-        let mut external_info = vk::PhysicalDeviceExternalImageFormatInfo::default().handle_type(HANDLE_TYPE);
+    /// The first handle kind of this system (see [`HANDLE_KINDS`]) that the device can
+    /// export images of `format` and `usage` (optimal tiling, 2-D) as, if any.
+    pub fn export_support(device: &Device, format: vk::Format, usage: vk::ImageUsageFlags) -> Option<HandleKind> {
+        if !device.external.exports_memory() {
+            return None;
+        }
+        HANDLE_KINDS.iter().copied().find(|&kind| Self::exports_as(device, format, usage, kind))
+    }
+
+    fn exports_as(device: &Device, format: vk::Format, usage: vk::ImageUsageFlags, kind: HandleKind) -> bool {
+        let mut external_info =
+            vk::PhysicalDeviceExternalImageFormatInfo::default().handle_type(memory_handle_type(kind));
         let info = vk::PhysicalDeviceImageFormatInfo2::default()
             .format(format)
             .ty(vk::ImageType::TYPE_2D)
@@ -50,8 +58,7 @@ impl SharedImage {
             device.instance().raw().get_physical_device_image_format_properties2(device.physical.raw, &info, &mut props)
         };
         let features = external_props.external_memory_properties.external_memory_features;
-        (supported.is_ok() && features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE))
-            .then(|| features.contains(vk::ExternalMemoryFeatureFlags::DEDICATED_ONLY))
+        supported.is_ok() && features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE)
     }
 
     /// Creates a `width × height` image of `format` (exportable when `export` is true and
@@ -69,8 +76,9 @@ impl SharedImage {
         if extent.width == 0 || extent.height == 0 {
             bail!("{what}: an image of {}x{} cannot be created", extent.width, extent.height);
         }
-        let exportable = export && Self::export_support(device, format, usage).is_some();
-        let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(HANDLE_TYPE);
+        let export_kind = if export { Self::export_support(device, format, usage) } else { None };
+        let handle_types = export_kind.map_or(vk::ExternalMemoryHandleTypeFlags::empty(), memory_handle_type);
+        let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(handle_types);
         let mut info = vk::ImageCreateInfo::default()
             .image_type(vk::ImageType::TYPE_2D)
             .format(format)
@@ -82,7 +90,7 @@ impl SharedImage {
             .usage(usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE)
             .initial_layout(vk::ImageLayout::UNDEFINED);
-        if exportable {
+        if export_kind.is_some() {
             info = info.push_next(&mut external);
         }
         // SAFETY: valid create info; the external handle type was checked for this format.
@@ -98,7 +106,7 @@ impl SharedImage {
             extent,
             allocation_size: 0,
             memory_type_index: 0,
-            exportable,
+            export_kind,
             _live,
         };
         // SAFETY: raw is an image of this device.
@@ -109,12 +117,12 @@ impl SharedImage {
         // Dedicated always: images exported to CUDA/HIP are imported as dedicated
         // allocations (`hipExternalMemoryDedicated`), and drivers prefer it for images.
         let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().image(raw);
-        let mut export_info = vk::ExportMemoryAllocateInfo::default().handle_types(HANDLE_TYPE);
+        let mut export_info = vk::ExportMemoryAllocateInfo::default().handle_types(handle_types);
         let mut alloc = vk::MemoryAllocateInfo::default()
             .allocation_size(req.size)
             .memory_type_index(type_index)
             .push_next(&mut dedicated);
-        if exportable {
+        if export_kind.is_some() {
             alloc = alloc.push_next(&mut export_info);
         }
         // SAFETY: alloc names a memory type the image allows, dedicated to it.
@@ -158,22 +166,20 @@ impl SharedImage {
 
     /// Whether its memory can be exported ([`SharedImage::export`]).
     pub fn exportable(&self) -> bool {
-        self.exportable
+        self.export_kind.is_some()
     }
 
-    /// Exports the memory as a new fd (dedicated; `buffer_size` is the allocation size).
+    /// Exports the memory as a new handle (dedicated; `buffer_size` is the allocation size).
     pub fn export(&self) -> Result<ExportedMemory> {
-        if !self.exportable {
+        let Some(kind) = self.export_kind else {
             bail!("{}: this image's memory was not made exportable", self.device.physical.name);
-        }
-        let info = vk::MemoryGetFdInfoKHR::default().memory(self.memory).handle_type(HANDLE_TYPE);
-        // SAFETY: the memory was allocated with ExportMemoryAllocateInfo(OPAQUE_FD).
-        let fd = unsafe { self.device.external_memory_fd.get_memory_fd(&info) }
-            .context("vkGetMemoryFdKHR failed for a shared image")?;
-        // SAFETY: on success vkGetMemoryFdKHR returns a new fd that the caller owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        };
+        // SAFETY: the memory is live and was allocated with ExportMemoryAllocateInfo naming
+        // this kind's handle type.
+        let handle = unsafe { self.device.external.export_memory(self.memory, kind) }
+            .context("exporting a shared image's memory")?;
         Ok(ExportedMemory {
-            fd,
+            handle,
             allocation_size: self.allocation_size,
             buffer_size: self.allocation_size,
             dedicated: true,

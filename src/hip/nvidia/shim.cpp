@@ -17,6 +17,12 @@
 // nvcc links the CUDA runtime statically, so the result needs only libcuda.
 // exports.map keeps every symbol but the ones below local.
 //
+// Windows (scripts/build-nvidia.ps1 does this, from a "x64 Native Tools" prompt):
+//   nvcc -shared -O2 -o amdhip64.dll shim.cpp cuda.lib
+// HIP_SHIM_EXPORT marks the exports there (__declspec(dllexport)). The Windows branches
+// (`_WIN32`) take NT and KMT handles instead of fds; they have not been compiled by
+// nvcc (no Windows machine with CUDA was available), only the Linux build has.
+//
 // Error codes: HIP chose CUDA's values for the codes it shares with CUDA, so
 // the codes in kKnownCodes pass through unchanged, whether they come from the
 // runtime (cudaError_t) or the driver (CUresult). Any other CUDA code becomes
@@ -30,16 +36,22 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 
+#ifndef _WIN32
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 
+#ifdef _WIN32
+#define HIP_SHIM_EXPORT extern "C" __declspec(dllexport)
+#else
 #define HIP_SHIM_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 // ---- the HIP types, declared here (no HIP header) --------------------------
 
@@ -90,9 +102,14 @@ enum : int {
 
 enum : unsigned {
     hipExternalMemoryHandleTypeOpaqueFd = 1,
+    hipExternalMemoryHandleTypeOpaqueWin32 = 2,
+    hipExternalMemoryHandleTypeOpaqueWin32Kmt = 3,
     hipExternalMemoryDedicated = 1,
     hipExternalSemaphoreHandleTypeOpaqueFd = 1,
+    hipExternalSemaphoreHandleTypeOpaqueWin32 = 2,
+    hipExternalSemaphoreHandleTypeOpaqueWin32Kmt = 3,
     hipExternalSemaphoreHandleTypeTimelineSemaphoreFd = 9,
+    hipExternalSemaphoreHandleTypeTimelineSemaphoreWin32 = 10,
 };
 
 union hipExternalHandle {
@@ -159,6 +176,18 @@ static_assert((int)hipExternalSemaphoreHandleTypeOpaqueFd == (int)cudaExternalSe
 static_assert((int)hipExternalSemaphoreHandleTypeTimelineSemaphoreFd ==
                   (int)cudaExternalSemaphoreHandleTypeTimelineSemaphoreFd,
               "timeline semaphore handle type");
+static_assert((int)hipExternalMemoryHandleTypeOpaqueWin32 == (int)cudaExternalMemoryHandleTypeOpaqueWin32,
+              "win32 memory handle type");
+static_assert((int)hipExternalMemoryHandleTypeOpaqueWin32Kmt == (int)cudaExternalMemoryHandleTypeOpaqueWin32Kmt,
+              "win32 kmt memory handle type");
+static_assert((int)hipExternalSemaphoreHandleTypeOpaqueWin32 == (int)cudaExternalSemaphoreHandleTypeOpaqueWin32,
+              "win32 semaphore handle type");
+static_assert((int)hipExternalSemaphoreHandleTypeOpaqueWin32Kmt ==
+                  (int)cudaExternalSemaphoreHandleTypeOpaqueWin32Kmt,
+              "win32 kmt semaphore handle type");
+static_assert((int)hipExternalSemaphoreHandleTypeTimelineSemaphoreWin32 ==
+                  (int)cudaExternalSemaphoreHandleTypeTimelineSemaphoreWin32,
+              "win32 timeline semaphore handle type");
 static_assert(sizeof(hipExternalMemoryHandleDesc) == sizeof(cudaExternalMemoryHandleDesc), "memory desc");
 static_assert(sizeof(hipExternalMemoryBufferDesc) == sizeof(cudaExternalMemoryBufferDesc), "buffer desc");
 static_assert(sizeof(hipExternalSemaphoreHandleDesc) == sizeof(cudaExternalSemaphoreHandleDesc),
@@ -187,6 +216,7 @@ typedef void* hipMemGenericAllocationHandle_t;
 
 enum : int {
     hipMemHandleTypePosixFileDescriptor = 1,
+    hipMemHandleTypeWin32 = 2,
     hipMemAllocationTypePinned = 1,
     hipMemLocationTypeDevice = 1,
     hipMemAccessFlagsProtReadWrite = 3,
@@ -218,6 +248,7 @@ struct hipMemAccessDesc {
 
 static_assert((int)hipMemHandleTypePosixFileDescriptor == (int)CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
               "posix fd handle type");
+static_assert((int)hipMemHandleTypeWin32 == (int)CU_MEM_HANDLE_TYPE_WIN32, "win32 handle type");
 static_assert((int)hipMemAllocationTypePinned == (int)CU_MEM_ALLOCATION_TYPE_PINNED, "pinned allocation type");
 static_assert((int)hipMemLocationTypeDevice == (int)CU_MEM_LOCATION_TYPE_DEVICE, "device location type");
 static_assert((int)hipMemAccessFlagsProtReadWrite == (int)CU_MEM_ACCESS_FLAGS_PROT_READWRITE, "read-write access");
@@ -576,6 +607,12 @@ HIP_SHIM_EXPORT hipError_t hipMemcpyAsync(void* dst, const void* src, size_t byt
 // CUDA already closed it (then the number may name another file: the
 // device/inode check below tells the two apart).
 
+// Windows: CUDA does not take ownership of an NT handle ("the application must release
+// the handle", cuImportExternalMemory), and a KMT handle is nobody's, so the caller's
+// handle is passed through as it is, and the Rust side closes it after the import is
+// destroyed (src/hip/external.rs).
+
+#ifndef _WIN32
 namespace {
 
 struct DupFd {
@@ -607,27 +644,46 @@ void release_after_failed_import(const DupFd& dup) {
 }
 
 }  // namespace
+#endif
 
 HIP_SHIM_EXPORT hipError_t hipImportExternalMemory(hipExternalMemory_t* memory,
                                                    const hipExternalMemoryHandleDesc* desc) {
-    if (desc == nullptr || desc->type != hipExternalMemoryHandleTypeOpaqueFd) {
-        return desc == nullptr ? hipErrorInvalidValue : hipErrorNotSupported;
+    if (desc == nullptr) {
+        return hipErrorInvalidValue;
     }
     cudaExternalMemoryHandleDesc cuda_desc;
     std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.size = desc->size;
+    cuda_desc.flags = (desc->flags & hipExternalMemoryDedicated) ? cudaExternalMemoryDedicated : 0;
+#ifdef _WIN32
+    switch (desc->type) {
+        case hipExternalMemoryHandleTypeOpaqueWin32:
+            cuda_desc.type = cudaExternalMemoryHandleTypeOpaqueWin32;
+            break;
+        case hipExternalMemoryHandleTypeOpaqueWin32Kmt:
+            cuda_desc.type = cudaExternalMemoryHandleTypeOpaqueWin32Kmt;
+            break;
+        default:
+            return hipErrorNotSupported;
+    }
+    cuda_desc.handle.win32.handle = desc->handle.win32.handle;
+    return check("hipImportExternalMemory", cudaImportExternalMemory(memory, &cuda_desc));
+#else
+    if (desc->type != hipExternalMemoryHandleTypeOpaqueFd) {
+        return hipErrorNotSupported;
+    }
     DupFd dup;
     if (!dup_for_cuda(desc->handle.fd, &dup)) {
         return hipErrorInvalidValue;
     }
     cuda_desc.type = cudaExternalMemoryHandleTypeOpaqueFd;
     cuda_desc.handle.fd = dup.fd;
-    cuda_desc.size = desc->size;
-    cuda_desc.flags = (desc->flags & hipExternalMemoryDedicated) ? cudaExternalMemoryDedicated : 0;
     hipError_t status = check("hipImportExternalMemory", cudaImportExternalMemory(memory, &cuda_desc));
     if (status != hipSuccess) {
         release_after_failed_import(dup);
     }
     return status;
+#endif
 }
 
 HIP_SHIM_EXPORT hipError_t hipExternalMemoryGetMappedBuffer(
@@ -661,6 +717,24 @@ HIP_SHIM_EXPORT hipError_t hipImportExternalSemaphore(
     }
     cudaExternalSemaphoreHandleDesc cuda_desc;
     std::memset(&cuda_desc, 0, sizeof(cuda_desc));
+    cuda_desc.flags = desc->flags;
+#ifdef _WIN32
+    switch (desc->type) {
+        case hipExternalSemaphoreHandleTypeOpaqueWin32:
+            cuda_desc.type = cudaExternalSemaphoreHandleTypeOpaqueWin32;
+            break;
+        case hipExternalSemaphoreHandleTypeOpaqueWin32Kmt:
+            cuda_desc.type = cudaExternalSemaphoreHandleTypeOpaqueWin32Kmt;
+            break;
+        case hipExternalSemaphoreHandleTypeTimelineSemaphoreWin32:
+            cuda_desc.type = cudaExternalSemaphoreHandleTypeTimelineSemaphoreWin32;
+            break;
+        default:
+            return hipErrorNotSupported;
+    }
+    cuda_desc.handle.win32.handle = desc->handle.win32.handle;
+    return check("hipImportExternalSemaphore", cudaImportExternalSemaphore(semaphore, &cuda_desc));
+#else
     switch (desc->type) {
         case hipExternalSemaphoreHandleTypeOpaqueFd:
             cuda_desc.type = cudaExternalSemaphoreHandleTypeOpaqueFd;
@@ -676,12 +750,12 @@ HIP_SHIM_EXPORT hipError_t hipImportExternalSemaphore(
         return hipErrorInvalidValue;
     }
     cuda_desc.handle.fd = dup.fd;
-    cuda_desc.flags = desc->flags;
     hipError_t status = check("hipImportExternalSemaphore", cudaImportExternalSemaphore(semaphore, &cuda_desc));
     if (status != hipSuccess) {
         release_after_failed_import(dup);
     }
     return status;
+#endif
 }
 
 HIP_SHIM_EXPORT hipError_t hipSignalExternalSemaphoresAsync(
@@ -789,19 +863,25 @@ HIP_SHIM_EXPORT hipError_t hipMemCreate(hipMemGenericAllocationHandle_t* handle,
     return e;
 }
 
-// For the POSIX fd type the shareable handle is an int written through `shareable`; the
-// caller owns that fd (CUDA keeps none of it).
+// For the POSIX fd type the shareable handle is an int written through `shareable`; for
+// the Win32 type (Windows) it is a HANDLE. The caller owns either (CUDA keeps none of it).
 HIP_SHIM_EXPORT hipError_t hipMemExportToShareableHandle(void* shareable, hipMemGenericAllocationHandle_t handle,
                                                          int handle_type, unsigned long long flags) {
     if (shareable == nullptr) {
         return hipErrorInvalidValue;
     }
-    if (handle_type != hipMemHandleTypePosixFileDescriptor) {
+#ifdef _WIN32
+    const int native = hipMemHandleTypeWin32;
+    const CUmemAllocationHandleType cuda_type = CU_MEM_HANDLE_TYPE_WIN32;
+#else
+    const int native = hipMemHandleTypePosixFileDescriptor;
+    const CUmemAllocationHandleType cuda_type = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
+#endif
+    if (handle_type != native) {
         return hipErrorNotSupported;
     }
     return check("hipMemExportToShareableHandle",
-                 cuMemExportToShareableHandle(shareable, to_cuda(handle), CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
-                                              flags));
+                 cuMemExportToShareableHandle(shareable, to_cuda(handle), cuda_type, flags));
 }
 
 HIP_SHIM_EXPORT hipError_t hipMemRelease(hipMemGenericAllocationHandle_t handle) {

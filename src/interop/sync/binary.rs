@@ -5,7 +5,6 @@
 //! - `drawn[s]`: Vulkan signals after drawing slot `s`; HIP waits on it before the next
 //!   write of `s`. The first write of each slot has nothing to wait for.
 
-use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -34,12 +33,10 @@ impl BinarySemaphores {
     /// Creates the pairs of `frames_in_flight` slots, exportable, and imports them into HIP.
     pub fn new(hip: &hip::Hip, device: &Arc<Device>, frames_in_flight: usize) -> Result<Self> {
         let import = |semaphore: &ExportableSemaphore, what: String| -> Result<hip::ExternalSemaphore> {
-            // SAFETY: the fd is an OPAQUE_FD export of a binary semaphore that is stored
-            // beside its import and dropped after it (field order of SlotSemaphores).
-            unsafe {
-                hip::ExternalSemaphore::import_opaque_fd(hip, semaphore.export()?.as_fd(), hip::SemaphoreKind::Binary)
-            }
-            .with_context(|| format!("importing {what} into HIP"))
+            // SAFETY: the handle is the export of a binary semaphore that is stored beside
+            // its import and dropped after it (field order of SlotSemaphores).
+            unsafe { hip::ExternalSemaphore::import(hip, semaphore.export()?, hip::SemaphoreKind::Binary) }
+                .with_context(|| format!("importing {what} into HIP"))
         };
         let slots = (0..frames_in_flight)
             .map(|s| {

@@ -56,7 +56,7 @@ impl DrawCounter {
         })?;
         let exported = buffer.export()?;
         // SAFETY: the counter's own export; `buffer` outlives `mapped` (field order).
-        let mapped = unsafe { import_and_map(hip, &exported, COUNTER_BYTES) }.context("the draw counter")?;
+        let mapped = unsafe { import_and_map(hip, exported, COUNTER_BYTES) }.context("the draw counter")?;
         let counter = Self { mapped, buffer };
         // Ask the runtime now, not at the first frame: a wait that is already met (≥ 0),
         // run to completion. A runtime that refuses waits on imported memory says so here.

@@ -2,7 +2,6 @@
 //! (CUDA imports them; ROCm on Linux does not). Their values only grow, so one pair serves
 //! every slot and frame; [`super::plan`] says which value each frame waits for and signals.
 
-use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -28,17 +27,13 @@ impl TimelineSemaphores {
     pub fn new(hip: &hip::Hip, device: &Arc<Device>) -> Result<Self> {
         let sim = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'sim'")?;
         let draw = ExportableSemaphore::new(device, SemaphoreKind::Timeline, "timeline semaphore 'draw'")?;
-        // SAFETY: each fd is an OPAQUE_FD export of a timeline semaphore that is stored
-        // beside its import and dropped after it (field order).
-        let sim_hip = unsafe {
-            hip::ExternalSemaphore::import_opaque_fd(hip, sim.export()?.as_fd(), hip::SemaphoreKind::Timeline)
-        }
-        .context("importing timeline semaphore 'sim' into HIP")?;
+        // SAFETY: each handle is the export of a timeline semaphore that is stored beside
+        // its import and dropped after it (field order).
+        let sim_hip = unsafe { hip::ExternalSemaphore::import(hip, sim.export()?, hip::SemaphoreKind::Timeline) }
+            .context("importing timeline semaphore 'sim' into HIP")?;
         // SAFETY: as above.
-        let draw_hip = unsafe {
-            hip::ExternalSemaphore::import_opaque_fd(hip, draw.export()?.as_fd(), hip::SemaphoreKind::Timeline)
-        }
-        .context("importing timeline semaphore 'draw' into HIP")?;
+        let draw_hip = unsafe { hip::ExternalSemaphore::import(hip, draw.export()?, hip::SemaphoreKind::Timeline) }
+            .context("importing timeline semaphore 'draw' into HIP")?;
         Ok(Self { sim_hip, draw_hip, sim, draw })
     }
 
