@@ -2,6 +2,9 @@
 //! validation layer on: the image read back must match the committed picture, the
 //! heights read back must match the CPU reference, and the layer must stay silent.
 
+mod common;
+use common::{compare_images, CHANNEL_TOLERANCE, OUTLIER_FRACTION};
+
 use ash::vk;
 use hip_vulkan_sinewave::app::camera::OrbitCamera;
 use hip_vulkan_sinewave::app::heights::cpu::CpuHeights;
@@ -14,11 +17,6 @@ const GRID: (u32, u32) = (96, 64);
 const SIZE: vk::Extent2D = vk::Extent2D { width: 320, height: 200 };
 const TIME: f64 = 1.0;
 const EXPECTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/expected/offscreen_320x200.png");
-
-/// A channel may differ by this much (rasterisation and sRGB rounding between drivers) ...
-const CHANNEL_TOLERANCE: u8 = 12;
-/// ... and at most this fraction of pixels may differ by more (edge pixels of triangles).
-const OUTLIER_FRACTION: f64 = 0.005;
 
 fn renderer(frames_in_flight: u32) -> Renderer {
     renderer_with_slots(frames_in_flight, 0)
@@ -48,20 +46,6 @@ fn renderer_with(frames_in_flight: u32, extra_height_slots: u32, shading_images:
     r
 }
 
-fn compare(actual: &RgbaImage, expected: &RgbaImage) -> (usize, u8) {
-    assert_eq!((actual.width, actual.height), (expected.width, expected.height), "image size");
-    let mut outliers = 0;
-    let mut worst = 0;
-    for (a, e) in actual.pixels.chunks_exact(4).zip(expected.pixels.chunks_exact(4)) {
-        let diff = a.iter().zip(e).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
-        worst = worst.max(diff);
-        if diff > CHANNEL_TOLERANCE {
-            outliers += 1;
-        }
-    }
-    (outliers, worst)
-}
-
 #[test]
 fn offscreen_frame_matches_expected_image_with_zero_validation_messages() {
     let mut r = renderer(2);
@@ -75,7 +59,7 @@ fn offscreen_frame_matches_expected_image_with_zero_validation_messages() {
         image.save_png(std::path::Path::new(EXPECTED)).expect("write expected image");
     }
     let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("expected image is committed");
-    let (outliers, worst) = compare(&image, &expected);
+    let (outliers, worst) = compare_images(&image, &expected);
     let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
     if outliers > allowed {
         let path = std::env::temp_dir().join("offscreen_actual.png");
@@ -143,7 +127,7 @@ fn wireframe_renders_differently_and_cleanly() {
     r.wireframe = true;
     r.render_at(TIME, &camera).expect("render");
     let lines = r.read_back_image().expect("read back");
-    let (outliers, _) = compare(&filled, &lines);
+    let (outliers, _) = compare_images(&filled, &lines);
     assert!(outliers > 1000, "wireframe should look different ({outliers} pixels differ)");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
@@ -190,7 +174,7 @@ fn plain_height_buffers_draw_the_expected_image_and_refuse_export() {
     for _ in 0..2 {
         r.render_at(TIME, &camera).expect("render");
     }
-    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    let (outliers, worst) = compare_images(&r.read_back_image().expect("read back"), &expected);
     assert!(outliers <= allowed, "CPU into plain slots: {outliers} pixels differ (worst {worst})");
 
     let source = ComputeHeights::new(r.device(), r.slots()).expect("compute height source");
@@ -198,7 +182,7 @@ fn plain_height_buffers_draw_the_expected_image_and_refuse_export() {
     for _ in 0..2 {
         r.render_at(TIME, &camera).expect("render");
     }
-    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    let (outliers, worst) = compare_images(&r.read_back_image().expect("read back"), &expected);
     assert!(outliers <= allowed, "compute into plain slots: {outliers} pixels differ (worst {worst})");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
@@ -348,7 +332,7 @@ fn height_buffers_another_allocator_owns_draw_the_expected_image() {
     let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("expected image is committed");
     let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
     let check_image = |r: &Renderer, when: &str| {
-        let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+        let (outliers, worst) = compare_images(&r.read_back_image().expect("read back"), &expected);
         assert!(
             outliers <= allowed,
             "{when}: {outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})"
@@ -423,7 +407,7 @@ fn image_shading_samples_the_normals_the_source_wrote() {
     let expected =
         RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
     let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
-    let (outliers, worst) = compare(&image, &expected);
+    let (outliers, worst) = compare_images(&image, &expected);
     if outliers > allowed {
         let path = std::env::temp_dir().join("offscreen_image_shading_actual.png");
         let _ = image.save_png(&path);
@@ -443,7 +427,7 @@ fn image_shading_samples_the_normals_the_source_wrote() {
     for _ in 0..3 {
         r.render_at(TIME, &camera).expect("render");
     }
-    let (differing, _) = compare(&r.read_back_image().expect("read back"), &expected);
+    let (differing, _) = compare_images(&r.read_back_image().expect("read back"), &expected);
     assert!(differing > allowed * 20, "normals along +z still look like the wave's ({differing} pixels differ)");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }
@@ -508,7 +492,7 @@ fn vulkan_compute_writes_the_shading_images_the_cpu_would() {
     render_six_frames_and_check_the_normals(&mut r);
     let expected =
         RgbaImage::load_png(std::path::Path::new(EXPECTED_IMAGE_SHADING)).expect("expected image is committed");
-    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &expected);
+    let (outliers, worst) = compare_images(&r.read_back_image().expect("read back"), &expected);
     let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
     assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
@@ -561,17 +545,17 @@ fn the_overlay_draws_its_panel_on_the_grid() {
     }
     let expected = RgbaImage::load_png(std::path::Path::new(EXPECTED_OVERLAY)).expect("expected image is committed");
     let allowed = (OUTLIER_FRACTION * f64::from(SIZE.width * SIZE.height)) as usize;
-    let (outliers, worst) = compare(&image, &expected);
+    let (outliers, worst) = compare_images(&image, &expected);
     assert!(outliers <= allowed, "{outliers} pixels differ by more than {CHANNEL_TOLERANCE} (worst {worst})");
     let without = RgbaImage::load_png(std::path::Path::new(EXPECTED)).expect("the picture without overlay");
-    let (covered, _) = compare(&image, &without);
+    let (covered, _) = compare_images(&image, &without);
     assert!(covered > 2000, "the panel covers only {covered} pixels");
 
     hip_vulkan_sinewave::app::overlay::of(&mut r).expect("our overlay").visible = false;
     for _ in 0..2 {
         r.render_at(TIME, &camera).expect("render");
     }
-    let (outliers, worst) = compare(&r.read_back_image().expect("read back"), &without);
+    let (outliers, worst) = compare_images(&r.read_back_image().expect("read back"), &without);
     assert!(outliers <= allowed, "hidden overlay still changes {outliers} pixels (worst {worst})");
     assert_eq!(r.validation_counts(), (0, 0), "validation layer messages");
 }

@@ -81,6 +81,13 @@ impl Hip {
     /// Windows-only, with Linux stubs (<https://github.com/ROCm/rocm-systems/pull/6021>,
     /// <https://github.com/ROCm/rocm-systems/pull/6632>). So on AMD/Linux nothing tries;
     /// revisit when a ROCm release implements the Linux path.
+    ///
+    /// AMD on Windows imports binary semaphores (`OpaqueWin32`, `OpaqueWin32Kmt`) but not
+    /// timeline ones: `hipImportExternalSemaphore` accepts handle types 1–4 only, so the
+    /// timeline types (9, 10) give `hipErrorInvalidValue` (ROCm/clr
+    /// `hipamd/src/hip_memory.cpp`, since rocm-5.6.0). There `auto` passes over timeline
+    /// when its import fails and takes binary (docs/ARCHITECTURE.md, entry 38; argued from
+    /// the source, not run: no AMD GPU or Windows machine was available).
     pub fn imports_semaphores(&self) -> bool {
         semaphores_importable(self.is_nvidia_shim(), cfg!(target_os = "linux"))
     }
@@ -287,6 +294,13 @@ pub fn virtual_memory_export_supported(
     if is_nvidia_shim {
         return Ok(());
     }
+    if cfg!(windows) {
+        // ROCm/clr hipamd/src/hip_vm.cpp: hipMemCreate refuses every requested handle type
+        // but none and the POSIX fd (docs/ARCHITECTURE.md, entry 38).
+        return Err("ROCm on Windows cannot export its allocations: its hipMemCreate accepts no Win32 handle \
+                    type; use --memory-owner vulkan"
+            .into());
+    }
     match version {
         Some(v) if v >= VIRTUAL_MEMORY_EXPORT_MIN_VERSION => Ok(()),
         Some(v) => Err(format!(
@@ -304,6 +318,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(not(windows))]
     fn virtual_memory_export_needs_the_api_and_hip_6_2_or_the_shim() {
         assert!(virtual_memory_export_supported(true, Some(13000), true).is_ok(), "CUDA 13 through the shim");
         assert!(virtual_memory_export_supported(false, Some(60_200_000), true).is_ok());
@@ -313,6 +328,14 @@ mod tests {
         assert!(virtual_memory_export_supported(false, Some(60_140_000), true).is_err(), "6.1");
         assert!(virtual_memory_export_supported(true, Some(13000), false).unwrap_err().contains("hipMemCreate"));
         assert!(virtual_memory_export_supported(false, None, true).is_err());
+    }
+
+    #[test]
+    #[cfg(windows)]
+    fn on_windows_only_the_shim_exports_hip_allocations() {
+        assert!(virtual_memory_export_supported(true, Some(13000), true).is_ok(), "CUDA through the shim");
+        let rocm = virtual_memory_export_supported(false, Some(70_100_000), true).unwrap_err();
+        assert!(rocm.contains("ROCm on Windows") && rocm.contains("--memory-owner vulkan"), "{rocm}");
     }
 
     fn hip_error(code: i32) -> super::super::HipError {

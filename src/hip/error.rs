@@ -69,20 +69,26 @@ impl LoadError {
     }
 }
 
+/// What to install, per system.
+#[cfg(not(windows))]
+const INSTALL_HINT: &str = "On AMD GPUs, install ROCm's HIP runtime (libamdhip64, e.g. the `hip-runtime-amd` \
+     or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build with the CUDA toolkit's \
+     nvcc on the PATH, or put the HIP-on-CUDA shim beside the binary with \
+     `scripts/build-nvidia.sh DIR-OF-THE-BINARY`";
+/// What to install, per system.
+#[cfg(windows)]
+const INSTALL_HINT: &str = "On AMD GPUs, install AMD's HIP SDK for Windows (it sets HIP_PATH; the runtime is \
+     amdhip64_6.dll or amdhip64_7.dll in %HIP_PATH%\\bin). On NVIDIA GPUs, build with the CUDA toolkit's \
+     nvcc on the PATH, or put the HIP-on-CUDA shim beside the binary with \
+     `scripts/build-nvidia.ps1 DIR-OF-THE-BINARY`";
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "could not load a HIP runtime library; tried:")?;
         for attempt in &self.attempts {
             writeln!(f, "  {}: {}", attempt.candidate.display(), attempt.error)?;
         }
-        write!(
-            f,
-            "On AMD GPUs, install ROCm's HIP runtime (libamdhip64, e.g. the `hip-runtime-amd` \
-             or Debian's `libamdhip64-5` package). On NVIDIA GPUs, build with the CUDA toolkit's \
-             nvcc on the PATH, or put the HIP-on-CUDA shim beside the binary with \
-             `scripts/build-nvidia.sh DIR-OF-THE-BINARY` ({} names a runtime explicitly).",
-            ffi::LIBRARY_ENV
-        )
+        write!(f, "{INSTALL_HINT} ({} names a runtime explicitly).", ffi::LIBRARY_ENV)
     }
 }
 

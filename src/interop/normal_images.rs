@@ -83,9 +83,10 @@ impl NormalImages {
         let external = images.first().is_some_and(SharedImage::exportable);
         if export && !external {
             log::info!(
-                "shading: {} cannot export {NORMAL_FORMAT:?} images as OPAQUE_FD; HIP writes the normals through a \
-                 buffer that Vulkan copies into the image",
-                device.physical.name
+                "shading: {} cannot export {NORMAL_FORMAT:?} images as any of {:?}; HIP writes the normals through \
+                 a buffer that Vulkan copies into the image",
+                device.physical.name,
+                crate::vulkan::external::HANDLE_KINDS
             );
         }
         let this = Self { images, external, device: device.clone(), width, height };
@@ -106,7 +107,7 @@ impl NormalImages {
         })?;
         log::info!(
             "shading: {count} {NORMAL_FORMAT:?} images of {width}x{height} ({})",
-            if external { "exportable OPAQUE_FD, dedicated" } else { "not exported" }
+            if external { "exportable, dedicated" } else { "not exported" }
         );
         Ok(this)
     }

@@ -60,3 +60,28 @@ pub fn hip_here() -> HipHere {
         },
     }
 }
+
+/// Golden-image tolerance: a channel may differ by this much (rasterisation and sRGB
+/// rounding between drivers) ...
+pub const CHANNEL_TOLERANCE: u8 = 12;
+/// ... and at most this fraction of pixels may differ by more (edge pixels of triangles).
+pub const OUTLIER_FRACTION: f64 = 0.005;
+
+/// Compares two RGBA images of the same size: the pixels with a channel off by more than
+/// [`CHANNEL_TOLERANCE`], and the largest channel difference.
+pub fn compare_images(
+    actual: &hip_vulkan_sinewave::app::renderer::target::RgbaImage,
+    expected: &hip_vulkan_sinewave::app::renderer::target::RgbaImage,
+) -> (usize, u8) {
+    assert_eq!((actual.width, actual.height), (expected.width, expected.height), "image size");
+    let mut outliers = 0;
+    let mut worst = 0;
+    for (a, e) in actual.pixels.chunks_exact(4).zip(expected.pixels.chunks_exact(4)) {
+        let diff = a.iter().zip(e).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
+        worst = worst.max(diff);
+        if diff > CHANNEL_TOLERANCE {
+            outliers += 1;
+        }
+    }
+    (outliers, worst)
+}
