@@ -123,8 +123,11 @@ mod tests {
         let text = e.to_string();
         assert!(text.starts_with("could not load a HIP runtime library"), "{text}");
         assert!(text.contains("/nope/libamdhip64.so: cannot open shared object file"));
-        assert!(text.contains("ROCm"));
-        assert!(text.contains("scripts/build-nvidia.sh"));
+        // What to install, for this system.
+        #[cfg(not(windows))]
+        assert!(text.contains("ROCm's HIP runtime") && text.contains("scripts/build-nvidia.sh"), "{text}");
+        #[cfg(windows)]
+        assert!(text.contains("AMD's HIP SDK for Windows") && text.contains("scripts/build-nvidia.ps1"), "{text}");
         assert!(text.contains("HIP_RUNTIME_LIBRARY"));
     }
 }
