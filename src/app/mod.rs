@@ -14,6 +14,7 @@ pub mod headless;
 pub mod heights;
 pub mod interrupt;
 pub mod kernel_files;
+pub mod live;
 pub mod overlay;
 pub mod renderer;
 pub mod setup;

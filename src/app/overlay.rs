@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ash::vk;
 
+use crate::app::live::Switch;
 use crate::app::renderer::{FrameOverlay, FrameTimings};
 use crate::vulkan::commands::CommandPool;
 use crate::vulkan::Device;
@@ -62,6 +63,18 @@ pub struct Overlay {
     last_frame: Option<Instant>,
     /// egui has laid the panel out at least once.
     laid_out: bool,
+    /// The panel's buttons: label and the switch a click asks for.
+    buttons: Vec<(String, Switch)>,
+    /// Where each button was laid out last (window pixels), for the log.
+    button_rects: Vec<(Switch, egui::Rect)>,
+    /// Where the graph and its legend were laid out last (window pixels).
+    graph_rect: Option<egui::Rect>,
+    /// Pointer events from the window, for the next layout.
+    events: Vec<egui::Event>,
+    /// The pointer's last position.
+    pointer: Option<egui::Pos2>,
+    /// Switches clicked since [`Overlay::take_clicks`].
+    clicked: Vec<Switch>,
     /// The graph follows the frames drawn (off: it shows only what was pushed).
     pub live_graph: bool,
     /// Shown or hidden (a key toggles it in the window).
@@ -105,7 +118,54 @@ impl Overlay {
             laid_out: false,
             live_graph: true,
             visible: true,
+            buttons: Vec::new(),
+            button_rects: Vec::new(),
+            graph_rect: None,
+            events: Vec::new(),
+            pointer: None,
+            clicked: Vec::new(),
         })
+    }
+
+    /// The buttons the panel shows under its lines (label, and the switch a click asks for).
+    pub fn set_buttons(&mut self, buttons: Vec<(String, Switch)>) {
+        self.buttons = buttons;
+    }
+
+    /// The pointer moved to `(x, y)` window pixels.
+    pub fn pointer_moved(&mut self, x: f32, y: f32) {
+        let pos = egui::pos2(x, y);
+        self.pointer = Some(pos);
+        self.events.push(egui::Event::PointerMoved(pos));
+    }
+
+    /// The primary button went down or up. Returns whether the pointer is on the panel (a
+    /// press there is the panel's, not the camera's).
+    pub fn pointer_button(&mut self, pressed: bool) -> bool {
+        let Some(pos) = self.pointer else { return false };
+        self.events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+        self.visible && self.ctx.layer_id_at(pos).is_some()
+    }
+
+    /// The switches clicked since the last call.
+    pub fn take_clicks(&mut self) -> Vec<Switch> {
+        std::mem::take(&mut self.clicked)
+    }
+
+    /// Where each button was laid out last (window pixels): its centre.
+    pub fn button_centres(&self) -> Vec<(Switch, (f32, f32))> {
+        self.button_rects.iter().map(|(s, r)| (*s, (r.center().x, r.center().y))).collect()
+    }
+
+    /// Where the frame-time graph and its legend were laid out last (window pixels):
+    /// left, top, right, bottom. What they show changes every frame.
+    pub fn graph_bounds(&self) -> Option<[f32; 4]> {
+        self.graph_rect.map(|r| [r.left(), r.top(), r.right(), r.bottom()])
     }
 
     /// The lines of the panel (GPU, who writes the heights and how, frames in flight).
@@ -121,25 +181,44 @@ impl Overlay {
         self.graph.push_back(frame);
     }
 
-    fn layout(&self, extent: vk::Extent2D) -> egui::FullOutput {
+    fn layout(&mut self, extent: vk::Extent2D) -> egui::FullOutput {
         let raw = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
                 egui::Pos2::ZERO,
                 egui::vec2(extent.width as f32, extent.height as f32),
             )),
+            events: std::mem::take(&mut self.events),
             ..Default::default()
         };
-        let (info, graph) = (&self.info, &self.graph);
-        self.ctx.run(raw, |ctx| {
+        let (info, graph, buttons) = (&self.info, &self.graph, &self.buttons);
+        let mut clicked = Vec::new();
+        let mut rects = Vec::new();
+        let mut graph_rect = None;
+        let output = self.ctx.run(raw, |ctx| {
             egui::Area::new(egui::Id::new("overlay")).fixed_pos(egui::pos2(8.0, 8.0)).fade_in(false).show(ctx, |ui| {
                 egui::Frame::popup(ui.style()).show(ui, |ui| {
                     for line in info {
                         ui.label(egui::RichText::new(line).monospace().size(11.0));
                     }
-                    draw_graph(ui, graph);
+                    if !buttons.is_empty() {
+                        ui.horizontal(|ui| {
+                            for (label, switch) in buttons {
+                                let button = ui.button(egui::RichText::new(label).monospace().size(11.0));
+                                rects.push((*switch, button.rect));
+                                if button.clicked() {
+                                    clicked.push(*switch);
+                                }
+                            }
+                        });
+                    }
+                    graph_rect = Some(draw_graph(ui, graph));
                 });
             });
-        })
+        });
+        self.clicked.extend(clicked);
+        self.button_rects = rects;
+        self.graph_rect = graph_rect;
+        output
     }
 }
 
@@ -151,8 +230,8 @@ const STAGE_COLOURS: [egui::Color32; 3] = [
 ];
 
 /// The stacked frame-time graph: one column per frame, oldest left, scaled to the largest
-/// frame shown; the legend gives the latest frame's stages.
-fn draw_graph(ui: &mut egui::Ui, graph: &VecDeque<GraphFrame>) {
+/// frame shown; the legend gives the latest frame's stages. Returns where both went.
+fn draw_graph(ui: &mut egui::Ui, graph: &VecDeque<GraphFrame>) -> egui::Rect {
     let size = egui::vec2(GRAPH_FRAMES as f32, 60.0);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(rect);
@@ -167,17 +246,22 @@ fn draw_graph(ui: &mut egui::Ui, graph: &VecDeque<GraphFrame>) {
             y -= h;
         }
     }
-    if let Some(last) = graph.back() {
-        ui.horizontal(|ui| {
-            for (name, ms, colour) in [
-                ("kernel", last.kernel_ms, STAGE_COLOURS[0]),
-                ("draw", last.draw_ms, STAGE_COLOURS[1]),
-                ("other", last.other_ms, STAGE_COLOURS[2]),
-            ] {
+    // The legend is there from the first frame (zeros until one is measured), so the
+    // panel keeps its size.
+    let last = graph.back().copied().unwrap_or_default();
+    let mut bounds = rect;
+    ui.horizontal(|ui| {
+        for (name, ms, colour) in [
+            ("kernel", last.kernel_ms, STAGE_COLOURS[0]),
+            ("draw", last.draw_ms, STAGE_COLOURS[1]),
+            ("other", last.other_ms, STAGE_COLOURS[2]),
+        ] {
+            let label =
                 ui.label(egui::RichText::new(format!("{name} {ms:.3} ms")).monospace().size(11.0).color(colour));
-            }
-        });
-    }
+            bounds = bounds.union(label.rect);
+        }
+    });
+    bounds
 }
 
 impl FrameOverlay for Overlay {

@@ -52,7 +52,7 @@ pub fn auto_run_ahead(width: u32, height: u32, k: u32) -> u32 {
 
 /// Frames HIP will write per hand-over: `--run-ahead`, else [`auto_run_ahead`] where the
 /// timeline strategy can be chosen (HIP imports semaphores, `--sync auto|timeline`), else 1.
-fn planned_run_ahead(cli: &Cli, hip: Option<&HipReady>, k: u32) -> u32 {
+pub(crate) fn planned_run_ahead(cli: &Cli, hip: Option<&HipReady>, k: u32) -> u32 {
     match cli.run_ahead {
         Some(frames) => frames,
         None if hip.is_some_and(|h| h.setup.hip.imports_semaphores())
@@ -76,9 +76,9 @@ pub fn time_source(cli: &Cli) -> TimeSource {
 }
 
 /// HIP ready to write heights: the runtime on a GPU, and the kernel loaded on it.
-struct HipReady {
-    setup: HipSetup,
-    kernel: hip::Function,
+pub(crate) struct HipReady {
+    pub setup: HipSetup,
+    pub kernel: hip::Function,
 }
 
 fn open_hip(cli: &Cli) -> Result<HipReady> {
@@ -101,14 +101,43 @@ impl PassedOver {
 
 /// Creates the renderer the CLI describes, with its height source attached.
 pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
+    Ok(build(cli, presentation, false)?.renderer)
+}
+
+/// What [`build`] made: the renderer, and what live switching needs to make other height
+/// sources later (HIP, kept open when it opened; how the Vulkan device was chosen).
+pub(crate) struct Built {
+    pub renderer: Renderer,
+    /// HIP, when it opened and the renderer's device is its GPU.
+    pub hip: Option<HipReady>,
+    /// Why HIP is not there, when it is not.
+    pub hip_unavailable: Option<String>,
+    /// How the Vulkan device was chosen (the overlay says).
+    pub selection: DeviceSelection,
+}
+
+/// [`renderer`], keeping HIP open for later switches. With `for_switching` (the window),
+/// HIP is opened even when `--heights vulkan|cpu` does not use it, so that a switch to HIP
+/// can find it.
+pub(crate) fn build(cli: &Cli, presentation: Presentation, for_switching: bool) -> Result<Built> {
     // HIP's memory can only be written by HIP: with --memory-owner hip, auto means hip.
     let auto = cli.heights == HeightsSource::Auto && cli.memory_owner == MemoryOwnerArg::Vulkan;
     let mut passed_over = PassedOver::default();
+    let mut hip_unavailable = None;
     let hip = match cli.heights {
         HeightsSource::Hip => Some(open_hip(cli).context("--heights hip (--heights vulkan and cpu run without HIP)")?),
         HeightsSource::Auto if !auto => Some(open_hip(cli).context("--memory-owner hip")?),
-        HeightsSource::Auto => open_hip(cli).map_err(|e| passed_over.add("hip", &e)).ok(),
-        HeightsSource::Vulkan | HeightsSource::Cpu => None,
+        HeightsSource::Vulkan | HeightsSource::Cpu if !for_switching => None,
+        HeightsSource::Auto | HeightsSource::Vulkan | HeightsSource::Cpu => match open_hip(cli) {
+            Ok(ready) => Some(ready),
+            Err(e) => {
+                if cli.heights == HeightsSource::Auto {
+                    passed_over.add("hip", &e);
+                }
+                hip_unavailable = Some(format!("{e:#}"));
+                None
+            }
+        },
     };
     let k = frames_in_flight(cli);
     let run_ahead = planned_run_ahead(cli, hip.as_ref(), k);
@@ -134,6 +163,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
         // No Vulkan device is the HIP GPU: auto goes on without HIP, on the best device.
         Err(e) if auto && hip.is_some() && cli.device.is_none() => {
             passed_over.add("hip", &e);
+            hip_unavailable = Some(format!("no Vulkan device is HIP's GPU: {e:#}"));
             options.device = DeviceSelection::Best;
             (Renderer::new(&options, presentation)?, None)
         }
@@ -141,7 +171,7 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     };
     renderer.wireframe = cli.wireframe && renderer.device().wireframe_supported;
 
-    let source = match (cli.heights, hip) {
+    let source = match (cli.heights, &hip) {
         (HeightsSource::Cpu, _) => cpu_source(&renderer, cli)?,
         (HeightsSource::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
         (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => {
@@ -167,8 +197,12 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
     renderer.set_height_source(source)?;
     if !cli.no_overlay {
         let lines = overlay_lines(&renderer, &options.device);
-        let mut overlay =
-            crate::app::overlay::Overlay::new(renderer.device(), renderer.color_format(), renderer.frames_in_flight())?;
+        // Sized for the most frames in flight, so that live switching never rebuilds it.
+        let mut overlay = crate::app::overlay::Overlay::new(
+            renderer.device(),
+            renderer.color_format(),
+            crate::app::cli::MAX_FRAMES_IN_FLIGHT,
+        )?;
         overlay.set_info(lines);
         renderer.set_overlay(Box::new(overlay))?;
     }
@@ -178,12 +212,12 @@ pub fn renderer(cli: &Cli, presentation: Presentation) -> Result<Renderer> {
             renderer.source_name()
         );
     }
-    Ok(renderer)
+    Ok(Built { renderer, hip, hip_unavailable, selection: options.device })
 }
 
 /// What the overlay's panel says: the GPU and how Vulkan chose it, who writes the heights
 /// and how they are handed over, the buffers and the shading.
-fn overlay_lines(renderer: &Renderer, selection: &DeviceSelection) -> Vec<String> {
+pub(crate) fn overlay_lines(renderer: &Renderer, selection: &DeviceSelection) -> Vec<String> {
     let device = renderer.device();
     vec![
         format!("GPU: {} ({})", device.physical.name, device.physical.driver),
@@ -211,11 +245,16 @@ fn auto_without_hip(renderer: &Renderer, cli: &Cli, passed_over: &mut PassedOver
     }
 }
 
-fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
+pub(crate) fn cpu_source(renderer: &Renderer, cli: &Cli) -> Result<Box<dyn HeightSource>> {
     Ok(Box::new(CpuHeights::new(renderer.device(), cli.grid.width, cli.grid.height, renderer.slots().len())?))
 }
 
-fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32) -> Result<Box<dyn HeightSource>> {
+pub(crate) fn hip_source(
+    renderer: &mut Renderer,
+    cli: &Cli,
+    ready: &HipReady,
+    planned: u32,
+) -> Result<Box<dyn HeightSource>> {
     let hip_slots = crate::app::heights::hip_slots_for(renderer, &ready.setup, cli.memory_owner.into())?;
     let mut source = HipHeights::with_slots(
         &ready.setup,
@@ -223,7 +262,7 @@ fn hip_source(renderer: &mut Renderer, cli: &Cli, ready: HipReady, planned: u32)
         renderer.slots(),
         hip_slots,
         cli.sync.into(),
-        ready.kernel,
+        ready.kernel.clone(),
     )?;
     if let Some(images) = &renderer.slots().normals {
         match source.add_normals(images, cli.shading == ShadingArg::ImageCopy) {

@@ -2,7 +2,9 @@
 //! the keyboard and mouse controls.
 //!
 //! Controls: drag to orbit, wheel to zoom, Space pauses the animation, W toggles
-//! wireframe (where the device supports it), F1 shows or hides the overlay, Esc quits.
+//! wireframe (where the device supports it), F1 shows or hides the overlay, Esc quits;
+//! and the live switches ([`crate::app::live`]): H who writes the heights, S the sync
+//! strategy, 1–4 the frames in flight, G the grid.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +21,7 @@ use winit::window::{Window, WindowId};
 use crate::app::camera::OrbitCamera;
 use crate::app::cli::Cli;
 use crate::app::clock::AnimationClock;
+use crate::app::live::{Live, Switch};
 use crate::app::renderer::{FrameOutcome, Presentation, Renderer};
 
 /// Runs the windowed demo until the window closes, Esc, or `--frames N`.
@@ -58,6 +61,8 @@ impl FrameStats {
 
 struct App {
     cli: Cli,
+    /// The live switcher (it keeps HIP open, when it opened, for switches to HIP).
+    live: Option<Live>,
     // Declared before `window`: the renderer (and its surface) must go first.
     renderer: Option<Renderer>,
     /// Shared with the renderer's surface, which keeps it alive as long as it needs it.
@@ -69,6 +74,8 @@ struct App {
     cursor: Option<(f64, f64)>,
     stats: FrameStats,
     minimised: bool,
+    /// The overlay's button positions were logged (once, after the first frame).
+    buttons_logged: bool,
     error: Option<anyhow::Error>,
     validation_counts: (u32, u32),
 }
@@ -78,6 +85,7 @@ impl App {
         Self {
             clock: AnimationClock::new(crate::app::setup::time_source(&cli)),
             cli,
+            live: None,
             renderer: None,
             window: None,
             camera: OrbitCamera::default(),
@@ -85,6 +93,7 @@ impl App {
             cursor: None,
             stats: FrameStats { since: Instant::now(), frames: 0 },
             minimised: false,
+            buttons_logged: false,
             error: None,
             validation_counts: (0, 0),
         }
@@ -100,8 +109,12 @@ impl App {
             window: window.clone(),
             size: vk::Extent2D { width: size.width, height: size.height },
         };
-        let renderer = crate::app::setup::renderer(&self.cli, presentation)?;
+        let built = crate::app::setup::build(&self.cli, presentation, true)?;
+        let mut renderer = built.renderer;
         log::info!("present mode: {}", renderer.present_mode_name());
+        let live = Live::new(&self.cli, &renderer, built.hip, built.hip_unavailable, built.selection);
+        live.refresh_overlay(&mut renderer);
+        self.live = Some(live);
         self.renderer = Some(renderer);
         self.window = Some(window);
         Ok(())
@@ -116,16 +129,39 @@ impl App {
         if let Some(renderer) = self.renderer.take() {
             self.validation_counts = renderer.validation_counts();
         }
+        self.live = None;
         event_loop.exit();
+    }
+
+    /// A live switch from a key; a refused one is logged and changes nothing.
+    fn switch(&mut self, event_loop: &ActiveEventLoop, switch: Switch) {
+        let (Some(live), Some(renderer)) = (self.live.as_mut(), self.renderer.as_mut()) else { return };
+        if let Err(e) = live.apply(renderer, switch) {
+            self.fail(event_loop, e);
+        }
     }
 
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
         let Some(renderer) = self.renderer.as_mut() else { return Ok(()) };
+        let mut clicks = Vec::new();
         if renderer.render(&mut self.clock, &self.camera)? == FrameOutcome::Rendered {
+            if let Some(overlay) = crate::app::overlay::of(renderer) {
+                clicks = overlay.take_clicks();
+                let centres = overlay.button_centres();
+                if !self.buttons_logged && !centres.is_empty() {
+                    self.buttons_logged = true;
+                    let at: Vec<String> =
+                        centres.iter().map(|(switch, (x, y))| format!("{switch} at {x:.0},{y:.0}")).collect();
+                    let graph = overlay
+                        .graph_bounds()
+                        .map_or("none".to_string(), |[l, t, r, b]| format!("{l:.0},{t:.0} to {r:.0},{b:.0}"));
+                    log::info!("overlay buttons: {}; graph at {graph}", at.join("; "));
+                }
+            }
             if let (Some((fps, ms)), Some(window)) = (self.stats.tick(), &self.window) {
+                let (width, height) = renderer.grid();
                 window.set_title(&format!(
-                    "hip-vulkan-sinewave — {} heights: {} — {fps:.0} fps, {ms:.2} ms/frame{}",
-                    self.cli.grid,
+                    "hip-vulkan-sinewave — {width}x{height} heights: {} — {fps:.0} fps, {ms:.2} ms/frame{}",
                     renderer.source_name(),
                     if self.clock.paused() { " (paused)" } else { "" }
                 ));
@@ -133,7 +169,12 @@ impl App {
             if self.cli.frame_limit().is_some_and(|n| renderer.frames_rendered() >= n) {
                 log::info!("rendered {} frames; exiting", renderer.frames_rendered());
                 self.shutdown(event_loop);
+                return Ok(());
             }
+        }
+        for switch in clicks {
+            log::info!("overlay: {switch} clicked");
+            self.switch(event_loop, switch);
         }
         Ok(())
     }
@@ -152,6 +193,13 @@ impl App {
                 if let Some(overlay) = self.renderer.as_mut().and_then(crate::app::overlay::of) {
                     overlay.visible = !overlay.visible;
                 }
+            }
+            Key::Character(c) if c.eq_ignore_ascii_case("h") => self.switch(event_loop, Switch::NextWriter),
+            Key::Character(c) if c.eq_ignore_ascii_case("s") => self.switch(event_loop, Switch::NextSync),
+            Key::Character(c) if c.eq_ignore_ascii_case("g") => self.switch(event_loop, Switch::NextGrid),
+            Key::Character(c) if matches!(c.as_str(), "1" | "2" | "3" | "4") => {
+                let k = c.parse().unwrap_or(2);
+                self.switch(event_loop, Switch::FramesInFlight(k));
             }
             Key::Character(c) if c.eq_ignore_ascii_case("w") => {
                 if let Some(r) = self.renderer.as_mut() {
@@ -187,9 +235,19 @@ impl ApplicationHandler for App {
             }
             WindowEvent::KeyboardInput { event, .. } => self.key(event_loop, &event),
             WindowEvent::MouseInput { state, button: MouseButton::Left, .. } => {
-                self.dragging = state == ElementState::Pressed
+                let pressed = state == ElementState::Pressed;
+                // A press on the overlay's panel is the panel's (its buttons), not a drag.
+                let on_panel = self
+                    .renderer
+                    .as_mut()
+                    .and_then(crate::app::overlay::of)
+                    .is_some_and(|overlay| overlay.pointer_button(pressed));
+                self.dragging = pressed && !on_panel;
             }
             WindowEvent::CursorMoved { position, .. } => {
+                if let Some(overlay) = self.renderer.as_mut().and_then(crate::app::overlay::of) {
+                    overlay.pointer_moved(position.x as f32, position.y as f32);
+                }
                 if let (true, Some((x, y))) = (self.dragging, self.cursor) {
                     self.camera.drag((position.x - x) as f32, (position.y - y) as f32);
                 }
@@ -231,5 +289,6 @@ impl ApplicationHandler for App {
         if let Some(renderer) = self.renderer.take() {
             self.validation_counts = renderer.validation_counts();
         }
+        self.live = None;
     }
 }

@@ -41,6 +41,19 @@ impl CommandPool {
         unsafe { self.device.raw().allocate_command_buffers(&info) }.context("vkAllocateCommandBuffers failed")
     }
 
+    /// Frees command buffers this pool allocated.
+    ///
+    /// # Safety
+    /// `buffers` were allocated from this pool, are not pending on any queue (the device
+    /// idled or their fences signalled) and are not used again.
+    pub unsafe fn free(&self, buffers: &[vk::CommandBuffer]) {
+        if buffers.is_empty() {
+            return;
+        }
+        // SAFETY: the caller's contract; the pool is alive.
+        unsafe { self.device.raw().free_command_buffers(self.raw, buffers) };
+    }
+
     /// Records commands with `record`, submits them and waits for them to finish.
     /// For set-up work (uploads, readbacks) outside the frame loop.
     pub fn run_once(&self, what: &str, record: impl FnOnce(vk::CommandBuffer)) -> Result<()> {

@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs the demo binary with `args` and returns its output.
 pub fn run_demo(args: &[&str]) -> Output {
@@ -84,4 +86,72 @@ pub fn compare_images(
         }
     }
     (outliers, worst)
+}
+
+/// Asserts that `tool` is on the PATH (`package` provides it).
+pub fn require(tool: &str, package: &str) {
+    let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().expect("sh runs");
+    assert!(found.status.success(), "{tool} is required for this test (apt install {package})");
+}
+
+/// An Xvfb server on a free display, killed on drop. `-noreset`: by default the server
+/// resets when its last client disconnects, and a client connecting during that reset
+/// fails (seen once in 10 CI runs: the demo could not open the display after an xdotool
+/// probe had just disconnected; commit 5dcd7a2). Others hit the same race and fixed it the
+/// same way: <https://github.com/openscad/openscad/pull/3037>,
+/// <https://github.com/mantidproject/mantid/pull/31570>.
+pub struct Xvfb {
+    child: Child,
+    /// The display, e.g. `:99`.
+    pub display: String,
+    /// Xvfb's stdout, kept open: closing it would kill Xvfb with SIGPIPE on its next write.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Xvfb {
+    /// Starts one and waits until it accepts clients.
+    pub fn start() -> Self {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-noreset", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("Xvfb prints its display");
+        let mut x = Self { child, display: format!(":{}", line.trim()), _stdout: stdout };
+        // Ready means a client can connect: ask it, until a deadline, and fail loudly if
+        // the server died.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let probe = Command::new("xdotool")
+                .arg("getdisplaygeometry")
+                .env("DISPLAY", &x.display)
+                .output()
+                .expect("xdotool runs");
+            if probe.status.success() {
+                return x;
+            }
+            if let Ok(Some(status)) = x.child.try_wait() {
+                panic!("Xvfb on {} exited ({status}) before accepting connections", x.display);
+            }
+            assert!(Instant::now() < deadline, "Xvfb on {} accepts no connection within 30 s", x.display);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs xdotool on this display; its output, trimmed.
+    pub fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().expect("xdotool runs");
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

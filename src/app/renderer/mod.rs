@@ -198,6 +198,8 @@ pub struct Renderer {
     slot_times: Vec<f64>,
     /// Stage times of the frame whose fence was waited on last.
     completed: Option<FrameTimings>,
+    /// What it was built with (updated by [`Renderer::reconfigure`]).
+    options: RendererOptions,
     device: Arc<Device>,
 }
 
@@ -304,6 +306,7 @@ impl Renderer {
             timestamps,
             slot_times: vec![0.0; options.height_slots() as usize],
             completed: None,
+            options: options.clone(),
             device,
         })
     }
@@ -401,6 +404,90 @@ impl Renderer {
         }
         self.slots = slots;
         Ok(())
+    }
+
+    /// What the renderer was built (or last reconfigured) with.
+    pub fn options(&self) -> RendererOptions {
+        self.options.clone()
+    }
+
+    /// Drops the height source (after the GPU idles): nothing writes the heights until
+    /// [`Renderer::set_height_source`].
+    pub fn drop_height_source(&mut self) -> Result<()> {
+        self.device.wait_idle()?;
+        self.source = None;
+        self.image_shading = false;
+        Ok(())
+    }
+
+    /// The grid (heights per row, rows).
+    pub fn grid(&self) -> (u32, u32) {
+        (self.slots.width, self.slots.height)
+    }
+
+    /// Changes the grid, the frames in flight and the number of height buffers to
+    /// `options`' (the device, target, pipeline and overlay stay), rebuilding only what
+    /// depends on what changed: the grid mesh when the grid does; the height buffers (and
+    /// their shading images) when the grid or their count does; command buffers, fences
+    /// and timestamps when the frames in flight do. The height source, which refers to the
+    /// old buffers, is dropped first (after the GPU idles); set a new one before rendering.
+    /// Returns what was rebuilt, for the log.
+    pub fn reconfigure(&mut self, options: &RendererOptions) -> Result<Vec<&'static str>> {
+        check_grid_fits(options, self.device.largest_device_local_heap(), &self.device.physical.name)?;
+        self.device.wait_idle()?;
+        self.source = None;
+        self.image_shading = false;
+        let grid = (options.grid_width, options.grid_height);
+        let mut rebuilt = Vec::new();
+        if grid != self.grid() {
+            self.mesh = GridMesh::upload(&self.device, &self.pool, grid.0, grid.1)?;
+            rebuilt.push("grid mesh");
+        }
+        let shading_images = self.slots.normals.is_some();
+        if grid != self.grid() || options.height_slots() as usize != self.slots.len() {
+            // The descriptor sets name the old images: they go first.
+            self.shading = None;
+            let mut slots = HeightSlots::new(&self.device, grid.0, grid.1, options.height_slots())?;
+            if shading_images {
+                let images =
+                    NormalImages::new(&self.device, &self.pool, grid.0, grid.1, options.height_slots() as usize, true)?;
+                self.shading = Some(shading::ShadingSets::new(&self.device, self.pipeline.set_layout, &images)?);
+                slots = slots.with_normals(images)?;
+                rebuilt.push("height buffers and shading images");
+            } else {
+                rebuilt.push("height buffers");
+            }
+            self.slots = slots;
+            self.slot_times = vec![0.0; self.slots.len()];
+        }
+        if options.frames_in_flight != self.frames_in_flight() {
+            let cmds = self.pool.allocate(options.frames_in_flight)?;
+            let frames = cmds
+                .into_iter()
+                .map(|cmd| {
+                    Ok(FrameResources {
+                        cmd,
+                        fence: Fence::new(&self.device, true)?,
+                        image_available: Semaphore::new(&self.device)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let old = std::mem::replace(&mut self.frames, frames);
+            let old_cmds: Vec<vk::CommandBuffer> = old.iter().map(|f| f.cmd).collect();
+            // SAFETY: the device is idle (above): none of them is pending, and they are
+            // dropped from the renderer with their frames here.
+            unsafe { self.pool.free(&old_cmds) };
+            if self.timestamps.is_some() {
+                self.timestamps = TimestampPool::new(&self.device, options.frames_in_flight)?;
+            }
+            self.completed = None;
+            rebuilt.push("frames in flight (command buffers, fences, timestamps)");
+        }
+        self.options = RendererOptions {
+            extra_height_slots: self.slots.len() as u32 - options.frames_in_flight,
+            ..options.clone()
+        };
+        Ok(rebuilt)
     }
 
     /// The animation time (seconds) `slot` was last rendered at.
