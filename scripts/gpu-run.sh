@@ -11,6 +11,7 @@
 #   bash scripts/gpu-run.sh hip-memory # --memory-owner hip cases only (also part of verify)
 #   bash scripts/gpu-run.sh shading    # --shading cases only (also part of verify)
 #   bash scripts/gpu-run.sh stream-wait  # --sync stream-wait cases only (also part of verify)
+#   bash scripts/gpu-run.sh live       # --switches: the window's live switches, headless (also part of verify)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify}
@@ -110,6 +111,22 @@ verify_shading() {
 # --sync stream-wait: HIP waits for Vulkan's draws on the GPU (hipStreamWaitValue32 on a
 # counter Vulkan writes), the CPU waits for HIP once per burst; with run-ahead, both memory
 # owners, both shadings, the wall clock; validation on, --verify.
+# The window's live switches (issue 13), headless: from hip (timeline) through hip-copy,
+# vulkan and cpu back to hip, every sync strategy (serial takes one frame in flight), frames
+# in flight 3, 1, 4, grids 2048 and 128; the overlay drawn in every frame; each stage
+# verified, validation on.
+verify_live() {
+  local log="$OUT/verify-live.log"
+  echo "=== --switches h,h,h,h,s,s,s,s,s,3,g,g,1,4 (overlay on, --verify per stage)"
+  if $BIN --headless --heights hip --validation --verify --grid 1024x1024 --size 1280x720 --frames 60 \
+       --time 0.5 --time-step 0.0166 --switches h,h,h,h,s,s,s,s,s,3,g,g,1,4 \
+       --screenshot "$OUT/screenshot-live.png" > "$log" 2>&1; then
+    grep -E "stage [0-9]+:|verify:|rebuilt" "$log" | cut -c1-240; echo "=== ok"
+  else
+    tail -8 "$log"; echo "=== FAILED"; return 1
+  fi
+}
+
 verify_stream_wait() {
   local failed=0 cfg log
   for cfg in "2 1 vulkan image 1024x1024" "2 2 vulkan image 1024x1024" "2 16 vulkan image 1024x1024" \
@@ -196,6 +213,7 @@ case "$what" in
     verify_hip_memory || status=1
     verify_shading || status=1
     verify_stream_wait || status=1
+    verify_live || status=1
     $BIN --headless --heights hip --frames 3 --time 1.0 --size 1280x720 \
       --screenshot "$OUT/screenshot.png" 2>&1 | tail -3
     exit $status
@@ -220,6 +238,9 @@ case "$what" in
     ;;
   shading)
     verify_shading
+    ;;
+  live)
+    verify_live
     ;;
   stream-wait)
     verify_stream_wait

@@ -212,3 +212,59 @@ fn the_overlay_is_in_the_screenshot_unless_no_overlay() {
         .count();
     assert!(off <= 320, "--no-overlay: {off} pixels differ from the grid alone by more than 12");
 }
+
+/// `--switches`: the window's live switches, headless, each stage verified against the
+/// CPU reference with the validation layer on. Without a HIP GPU the HIP writers are
+/// skipped with the reason; every stage the switches reach is drawn and verified.
+#[test]
+fn headless_switches_verify_every_stage() {
+    if let HipHere::Devices(n) = hip_here() {
+        // The stages below are those of a machine where HIP cannot write; on a HIP GPU
+        // `scripts/gpu-run.sh live` runs the HIP stages.
+        eprintln!("skipped: HIP sees {n} GPU(s) here");
+        return;
+    }
+    let out = run_demo(&[
+        "--headless",
+        "--heights",
+        "vulkan",
+        "--grid",
+        "96x64",
+        "--size",
+        "320x200",
+        "--frames",
+        "3",
+        "--time",
+        "1",
+        "--time-step",
+        "0.01",
+        "--verify",
+        "--validation",
+        "--switches",
+        "h,h,s,1,4,2,g,h",
+    ]);
+    let err = stderr(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    // Stage 0 and one stage per switch: nine stages, each verified (heights and normals).
+    assert_eq!(stdout.matches(" heights, max abs error").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("shading image (RGBA16F normals), max abs error").count(), 9, "{stdout}");
+    for (stage, expected) in [
+        (1, "stage 1: heights cpu, 2 frame(s) in flight, grid 96x64"),
+        (2, "stage 2: heights vulkan compute, 2 frame(s) in flight, grid 96x64"),
+        (4, "stage 4: heights vulkan compute, 1 frame(s) in flight, grid 96x64"),
+        (5, "stage 5: heights vulkan compute, 4 frame(s) in flight, grid 96x64"),
+        (7, "stage 7: heights vulkan compute, 2 frame(s) in flight, grid 128x128"),
+        (8, "stage 8: heights cpu, 2 frame(s) in flight, grid 128x128"),
+    ] {
+        assert!(err.contains(expected), "stage {stage}: '{expected}' not logged:\n{err}");
+    }
+    assert!(err.contains("sync Binary noted, for when HIP writes the heights; nothing rebuilt"), "{err}");
+    assert!(err.contains("validation: 0 errors, 0 warnings"), "{err}");
+}
+
+#[test]
+fn a_switch_that_is_not_one_is_refused_by_name() {
+    let out = run_demo(&["--headless", "--switches", "h,x"]);
+    assert_clean_failure(&out, "'x' is not a switch: use h (heights), s (sync), 1-4 (frames in flight) or g (grid)");
+}

@@ -83,6 +83,22 @@ fn parse_render_size(text: &str) -> Result<Size2, String> {
     Size2::parse_bounded(text, 1, MAX_RENDER_SIDE)
 }
 
+/// One live switch by its key in the window: `h`, `s`, `1`-`4`, `g`.
+fn parse_switch(text: &str) -> Result<crate::app::live::Switch, String> {
+    use crate::app::live::Switch;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "h" => Ok(Switch::NextWriter),
+        "s" => Ok(Switch::NextSync),
+        "g" => Ok(Switch::NextGrid),
+        k => match k.parse::<u32>() {
+            Ok(k) if (1..=MAX_FRAMES_IN_FLIGHT).contains(&k) => Ok(Switch::FramesInFlight(k)),
+            _ => {
+                Err(format!("'{text}' is not a switch: use h (heights), s (sync), 1-4 (frames in flight) or g (grid)"))
+            }
+        },
+    }
+}
+
 fn parse_frames_in_flight(text: &str) -> Result<u32, String> {
     let k: u32 = text.trim().parse().map_err(|e| format!("'{text}' is not a whole number ({e})"))?;
     if !(1..=MAX_FRAMES_IN_FLIGHT).contains(&k) {
@@ -293,6 +309,12 @@ pub struct Cli {
     /// the CPU reference; fail if the largest error exceeds 1e-5.
     #[arg(long)]
     pub verify: bool,
+
+    /// Headless: the window's live switches, applied in turn, each after --frames N frames
+    /// (and --verify, --screenshot after the last): h who writes the heights, s the sync
+    /// strategy, 1-4 frames in flight, g the grid. E.g. `h,h,s,1,g`.
+    #[arg(long, value_name = "KEYS", value_delimiter = ',', value_parser = parse_switch, requires = "headless")]
+    pub switches: Vec<crate::app::live::Switch>,
 
     /// Headless: every N frames, log resident memory, GPU memory in use and open file
     /// descriptors (long soak runs).

@@ -1,5 +1,6 @@
 //! Offscreen runs: no window, no display. Renders N frames, optionally writes the last
-//! one as a PNG.
+//! one as a PNG. With `--switches`, the window's live switches are applied in turn, N
+//! frames (and `--verify`) each.
 
 use std::time::Instant;
 
@@ -9,12 +10,35 @@ use ash::vk;
 use crate::app::camera::OrbitCamera;
 use crate::app::cli::Cli;
 use crate::app::clock::AnimationClock;
+use crate::app::live::{Live, Outcome};
 use crate::app::renderer::{Presentation, Renderer};
 
 /// Runs offscreen as the CLI says; returns the validation counts.
 pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let extent = vk::Extent2D { width: cli.size.width, height: cli.size.height };
-    let mut renderer = crate::app::setup::renderer(cli, Presentation::Offscreen { extent })?;
+    if cli.switches.is_empty() {
+        let mut renderer = crate::app::setup::renderer(cli, Presentation::Offscreen { extent })?;
+        return run_stage(cli, &mut renderer, true);
+    }
+    let built = crate::app::setup::build(cli, Presentation::Offscreen { extent }, true)?;
+    let mut renderer = built.renderer;
+    let mut live = Live::new(cli, &renderer, built.hip, built.hip_unavailable, built.selection);
+    live.refresh_overlay(&mut renderer);
+    log::info!("stage 0: {}", live.settings());
+    run_stage(cli, &mut renderer, false)?;
+    for (i, &switch) in cli.switches.iter().enumerate() {
+        if let Outcome::Refused(why) = live.apply(&mut renderer, switch)? {
+            anyhow::bail!("--switches: switch {} ({switch}) was refused: {why}", i + 1);
+        }
+        log::info!("stage {}: {}", i + 1, live.settings());
+        run_stage(cli, &mut renderer, i + 1 == cli.switches.len())?;
+    }
+    Ok(renderer.validation_counts())
+}
+
+/// Renders `--frames` frames, verifies the last with `--verify`, and with `last` writes
+/// the screenshot; returns the validation counts.
+fn run_stage(cli: &Cli, renderer: &mut Renderer, last: bool) -> Result<(u32, u32)> {
     let planned = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
     let mut clock = AnimationClock::new(crate::app::setup::time_source(cli));
@@ -29,7 +53,7 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
         renderer.render(&mut clock, &camera)?;
         frames = frame + 1;
         if cli.report_every.is_some_and(|n| (frame + 1) % n == 0) {
-            report_resources(&renderer, frame + 1);
+            report_resources(renderer, frame + 1);
         }
         if last_report.elapsed().as_secs_f64() >= 1.0 {
             log::info!("frame {}/{planned}", frame + 1);
@@ -50,9 +74,9 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     }
     log::info!("rendered {frames} frames offscreen in {seconds:.3} s ({:.1} frames/s)", frames as f64 / seconds);
     if cli.verify && frames > 0 {
-        verify(&renderer, frames - 1)?;
+        verify(renderer)?;
     }
-    if let Some(path) = cli.screenshot.as_ref().filter(|_| frames > 0) {
+    if let Some(path) = cli.screenshot.as_ref().filter(|_| frames > 0 && last) {
         let image = renderer.read_back_image()?;
         image.save_png(path).with_context(|| format!("saving the screenshot to {}", path.display()))?;
         log::info!("wrote {}x{} screenshot to {}", image.width, image.height, path.display());
@@ -63,10 +87,11 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
 /// Largest error `--verify` accepts between the GPU's heights and the f64 reference.
 pub const VERIFY_TOLERANCE: f64 = 1e-5;
 
-/// Reads back the heights of frame `last` through Vulkan and compares them with the CPU
+/// Reads back the heights of the last frame through Vulkan and compares them with the CPU
 /// reference at the time that frame was rendered at.
-pub fn verify(renderer: &Renderer, last: u64) -> Result<()> {
-    let slot = (last % renderer.slots().len() as u64) as usize;
+pub fn verify(renderer: &Renderer) -> Result<()> {
+    let slot = renderer.last_slot().context("no frame drawn to verify")?;
+    let last = renderer.frames_rendered() - 1;
     let heights = renderer.read_back_heights(slot)?;
     let time = crate::sinewave::wrap_time(renderer.slot_time(slot).context("the frame's time")?);
     let slots = renderer.slots();

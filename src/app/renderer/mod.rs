@@ -192,6 +192,9 @@ pub struct Renderer {
     pool: CommandPool,
     sync: SubmitSync,
     frame_index: u64,
+    /// `frame_index` when the current height source was set: sources number their frames
+    /// from 0 (their semaphore values and slots follow that numbering).
+    source_start: u64,
     pub wireframe: bool,
     timestamps: Option<TimestampPool>,
     /// Animation time (seconds) each height slot was last rendered at.
@@ -302,6 +305,7 @@ impl Renderer {
             pool,
             sync: SubmitSync::default(),
             frame_index: 0,
+            source_start: 0,
             wireframe: false,
             timestamps,
             slot_times: vec![0.0; options.height_slots() as usize],
@@ -344,7 +348,18 @@ impl Renderer {
             }
         );
         self.source = Some(source);
+        // Its frame 0 is the next frame (the GPU idled above: nothing of the old numbering
+        // is pending).
+        self.source_start = self.frame_index;
+        self.completed = None;
         Ok(())
+    }
+
+    /// The height slot the last frame drew, if a frame has been drawn since the height
+    /// source was set.
+    pub fn last_slot(&self) -> Option<usize> {
+        let drawn = self.frame_index.checked_sub(self.source_start)?.checked_sub(1)?;
+        Some((drawn % self.slots.len() as u64) as usize)
     }
 
     /// Draws `overlay` on top of every frame from now on (after the GPU idles).
@@ -522,10 +537,14 @@ impl Renderer {
             .wait(FENCE_TIMEOUT_NS)
             .with_context(|| format!("frame {} did not finish", self.frame_index))?;
         let k = self.frames.len() as u64;
-        if self.frame_index >= k && self.completed.is_none_or(|c| c.frame != self.frame_index - k) {
+        // Timings only of frames the current source (and these frame resources) drew.
+        if self.frame_index >= self.source_start + k && self.completed.is_none_or(|c| c.frame != self.frame_index - k)
+        {
             self.completed = Some(self.collect_timings(self.frame_index - k, fi)?);
         }
-        let slot = (self.frame_index % self.slots.len() as u64) as usize;
+        // The source's own frame number, and the slot it fills.
+        let source_frame = self.frame_index - self.source_start;
+        let slot = (source_frame % self.slots.len() as u64) as usize;
 
         // Window: get an image first; a minimised or out-of-date window skips the frame.
         let mut image_index = None;
@@ -585,7 +604,7 @@ impl Renderer {
         let time = times[0];
         self.slot_times[slot] = time;
         let heights = FrameHeights {
-            frame: self.frame_index,
+            frame: source_frame,
             slot,
             time: crate::sinewave::wrap_time(time),
             seconds: time,
@@ -650,7 +669,7 @@ impl Renderer {
             unsafe { images.record_release(cmd, slot) };
         }
         if let Some(source) = self.source.as_mut() {
-            source.after_draw(self.frame_index, cmd)?;
+            source.after_draw(source_frame, cmd)?;
         }
         // SAFETY: recording.
         unsafe { d.end_command_buffer(cmd) }.context("vkEndCommandBuffer")?;
@@ -684,7 +703,7 @@ impl Renderer {
             .context("vkQueueSubmit2 failed for a frame")?;
         drop(queue);
         if let Some(source) = self.source.as_mut() {
-            source.submitted(self.frame_index, slot)?;
+            source.submitted(source_frame, slot)?;
         }
         self.frame_index += 1;
 
@@ -713,7 +732,7 @@ impl Renderer {
             vulkan_heights_ms = ts.elapsed_ms(fi, timestamps::FRAME_START, timestamps::BEFORE_DRAW)?;
             draw_ms = ts.elapsed_ms(fi, timestamps::BEFORE_DRAW, timestamps::AFTER_DRAW)?;
         }
-        let slot = (frame % self.slots.len() as u64) as usize;
+        let slot = ((frame - self.source_start) % self.slots.len() as u64) as usize;
         let source = match self.source.as_mut() {
             Some(s) => s.timings(slot)?,
             None => SourceTimings::default(),
