@@ -83,9 +83,33 @@ fn parse_render_size(text: &str) -> Result<Size2, String> {
     Size2::parse_bounded(text, 1, MAX_RENDER_SIDE)
 }
 
+/// One live switch (the window's keys; `--switches` headless); applied by
+/// [`crate::app::live::Live::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// The next writer (H).
+    NextWriter,
+    /// The next sync strategy (S).
+    NextSync,
+    /// This many frames in flight (1 to 4).
+    FramesInFlight(u32),
+    /// The next grid size (G).
+    NextGrid,
+}
+
+impl fmt::Display for Switch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Switch::NextWriter => f.write_str("heights"),
+            Switch::NextSync => f.write_str("sync"),
+            Switch::FramesInFlight(k) => write!(f, "frames in flight {k}"),
+            Switch::NextGrid => f.write_str("grid"),
+        }
+    }
+}
+
 /// One live switch by its key in the window: `h`, `s`, `1`-`4`, `g`.
-fn parse_switch(text: &str) -> Result<crate::app::live::Switch, String> {
-    use crate::app::live::Switch;
+fn parse_switch(text: &str) -> Result<Switch, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "h" => Ok(Switch::NextWriter),
         "s" => Ok(Switch::NextSync),
@@ -314,7 +338,7 @@ pub struct Cli {
     /// (and --verify, --screenshot after the last): h who writes the heights, s the sync
     /// strategy, 1-4 frames in flight, g the grid. E.g. `h,h,s,1,g`.
     #[arg(long, value_name = "KEYS", value_delimiter = ',', value_parser = parse_switch, requires = "headless")]
-    pub switches: Vec<crate::app::live::Switch>,
+    pub switches: Vec<Switch>,
 
     /// Headless: every N frames, log resident memory, GPU memory in use and open file
     /// descriptors (long soak runs).

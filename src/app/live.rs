@@ -9,6 +9,7 @@ use std::fmt;
 
 use anyhow::{Context, Result};
 
+pub use crate::app::cli::Switch;
 use crate::app::cli::{Cli, HeightsSource, Size2, SyncArg, MAX_FRAMES_IN_FLIGHT};
 use crate::app::heights::hip_copy::HipCopyHeights;
 use crate::app::heights::vulkan_compute::ComputeHeights;
@@ -60,30 +61,6 @@ pub const SYNC_CYCLE: [SyncArg; 5] =
 
 /// The square grids the G key cycles through.
 pub const GRID_SIDES: [u32; 5] = [128, 256, 512, 1024, 2048];
-
-/// One switch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Switch {
-    /// The next writer (H).
-    NextWriter,
-    /// The next sync strategy (S).
-    NextSync,
-    /// This many frames in flight (1 to 4).
-    FramesInFlight(u32),
-    /// The next grid size (G).
-    NextGrid,
-}
-
-impl fmt::Display for Switch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Switch::NextWriter => f.write_str("heights"),
-            Switch::NextSync => f.write_str("sync"),
-            Switch::FramesInFlight(k) => write!(f, "frames in flight {k}"),
-            Switch::NextGrid => f.write_str("grid"),
-        }
-    }
-}
 
 /// The overlay's buttons: what each says and the switch it asks for.
 pub fn buttons() -> Vec<(String, Switch)> {
@@ -300,7 +277,7 @@ impl Live {
         lines.extend(CONTROLS.iter().map(|c| c.to_string()));
         if let Some(overlay) = crate::app::overlay::of(renderer) {
             overlay.set_info(lines);
-            overlay.set_buttons(buttons());
+            overlay.set_buttons(buttons().into_iter().map(|(label, _)| label).collect());
         }
     }
 }

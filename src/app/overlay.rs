@@ -14,7 +14,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ash::vk;
 
-use crate::app::live::Switch;
 use crate::app::renderer::{FrameOverlay, FrameTimings};
 use crate::vulkan::commands::CommandPool;
 use crate::vulkan::Device;
@@ -63,18 +62,18 @@ pub struct Overlay {
     last_frame: Option<Instant>,
     /// egui has laid the panel out at least once.
     laid_out: bool,
-    /// The panel's buttons: label and the switch a click asks for.
-    buttons: Vec<(String, Switch)>,
-    /// Where each button was laid out last (window pixels), for the log.
-    button_rects: Vec<(Switch, egui::Rect)>,
+    /// The panel's buttons' labels; clicks are reported by index.
+    buttons: Vec<String>,
+    /// Where each button was laid out last (window pixels).
+    button_rects: Vec<egui::Rect>,
     /// Where the graph and its legend were laid out last (window pixels).
     graph_rect: Option<egui::Rect>,
     /// Pointer events from the window, for the next layout.
     events: Vec<egui::Event>,
     /// The pointer's last position.
     pointer: Option<egui::Pos2>,
-    /// Switches clicked since [`Overlay::take_clicks`].
-    clicked: Vec<Switch>,
+    /// Buttons clicked since [`Overlay::take_clicks`], by index.
+    clicked: Vec<usize>,
     /// The graph follows the frames drawn (off: it shows only what was pushed).
     pub live_graph: bool,
     /// Shown or hidden (a key toggles it in the window).
@@ -127,9 +126,10 @@ impl Overlay {
         })
     }
 
-    /// The buttons the panel shows under its lines (label, and the switch a click asks for).
-    pub fn set_buttons(&mut self, buttons: Vec<(String, Switch)>) {
-        self.buttons = buttons;
+    /// The buttons the panel shows under its lines, by label; clicks come back as their
+    /// indices ([`Overlay::take_clicks`]).
+    pub fn set_buttons(&mut self, labels: Vec<String>) {
+        self.buttons = labels;
     }
 
     /// The pointer moved to `(x, y)` window pixels.
@@ -152,14 +152,14 @@ impl Overlay {
         self.visible && self.ctx.layer_id_at(pos).is_some()
     }
 
-    /// The switches clicked since the last call.
-    pub fn take_clicks(&mut self) -> Vec<Switch> {
+    /// The buttons clicked since the last call, by index.
+    pub fn take_clicks(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.clicked)
     }
 
-    /// Where each button was laid out last (window pixels): its centre.
-    pub fn button_centres(&self) -> Vec<(Switch, (f32, f32))> {
-        self.button_rects.iter().map(|(s, r)| (*s, (r.center().x, r.center().y))).collect()
+    /// Where each button was laid out last (window pixels): its centre, by index.
+    pub fn button_centres(&self) -> Vec<(f32, f32)> {
+        self.button_rects.iter().map(|r| (r.center().x, r.center().y)).collect()
     }
 
     /// Where the frame-time graph and its legend were laid out last (window pixels):
@@ -202,11 +202,11 @@ impl Overlay {
                     }
                     if !buttons.is_empty() {
                         ui.horizontal(|ui| {
-                            for (label, switch) in buttons {
+                            for (i, label) in buttons.iter().enumerate() {
                                 let button = ui.button(egui::RichText::new(label).monospace().size(11.0));
-                                rects.push((*switch, button.rect));
+                                rects.push(button.rect);
                                 if button.clicked() {
-                                    clicked.push(*switch);
+                                    clicked.push(i);
                                 }
                             }
                         });

@@ -146,12 +146,17 @@ impl App {
         let mut clicks = Vec::new();
         if renderer.render(&mut self.clock, &self.camera)? == FrameOutcome::Rendered {
             if let Some(overlay) = crate::app::overlay::of(renderer) {
-                clicks = overlay.take_clicks();
+                // The buttons are live::buttons(), in order.
+                let switches: Vec<Switch> = crate::app::live::buttons().into_iter().map(|(_, s)| s).collect();
+                clicks = overlay.take_clicks().into_iter().filter_map(|i| switches.get(i).copied()).collect();
                 let centres = overlay.button_centres();
                 if !self.buttons_logged && !centres.is_empty() {
                     self.buttons_logged = true;
-                    let at: Vec<String> =
-                        centres.iter().map(|(switch, (x, y))| format!("{switch} at {x:.0},{y:.0}")).collect();
+                    let at: Vec<String> = centres
+                        .iter()
+                        .zip(&switches)
+                        .map(|((x, y), switch)| format!("{switch} at {x:.0},{y:.0}"))
+                        .collect();
                     let graph = overlay
                         .graph_bounds()
                         .map_or("none".to_string(), |[l, t, r, b]| format!("{l:.0},{t:.0} to {r:.0},{b:.0}"));

@@ -538,8 +538,7 @@ impl Renderer {
             .with_context(|| format!("frame {} did not finish", self.frame_index))?;
         let k = self.frames.len() as u64;
         // Timings only of frames the current source (and these frame resources) drew.
-        if self.frame_index >= self.source_start + k && self.completed.is_none_or(|c| c.frame != self.frame_index - k)
-        {
+        if self.frame_index >= self.source_start + k && self.completed.is_none_or(|c| c.frame != self.frame_index - k) {
             self.completed = Some(self.collect_timings(self.frame_index - k, fi)?);
         }
         // The source's own frame number, and the slot it fills.
