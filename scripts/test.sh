@@ -13,7 +13,8 @@ packages=(
   mesa-vulkan-drivers      # lavapipe: a CPU Vulkan 1.3 device
   libvulkan1               # the Vulkan loader
   vulkan-validationlayers  # VK_LAYER_KHRONOS_validation, which the tests require
-  xvfb xauth xdotool       # a display for the windowed tests, and resizes
+  xvfb xauth xdotool       # a display for the windowed tests, resizes, keys and clicks
+  x11-apps                 # xwd: the live-switching test captures the window with it
   libxkbcommon-x11-0       # winit on X11
   hipcc libamdhip64-dev    # hipcc builds the AMD kernel; the HIP headers and runtime (no GPU)
                            # for the ABI, runtime-loading and no-GPU tests
