@@ -11,10 +11,10 @@
 //! Ownership:
 //! - [`Hip`] is an `Arc` around the loaded table; every object holds a clone, so
 //!   the library outlives everything created from it.
-//! - [`ExternalMemory::import`] and [`ExternalSemaphore::import`]
-//!   *borrow* the fd: the caller closes its `OwnedFd` afterwards, on success and on
-//!   failure. That is ROCm's behaviour; the NVIDIA shim gives CUDA (which would take
-//!   ownership) a `dup` (details in `external.rs`).
+//! - [`ExternalMemory::import`] and [`ExternalSemaphore::import`] take the exported
+//!   handle and close it themselves: an fd right after the call, on success and on
+//!   failure (ROCm never takes it; the NVIDIA shim gives CUDA, which would, a `dup`), a
+//!   Windows NT handle once the import is destroyed (details in `external.rs`).
 //! - [`ExternalMemory::map_buffer`] consumes the memory into the [`MappedBuffer`]:
 //!   dropping it frees the mapped pointer, then destroys the external memory.
 //! - [`ExportableDeviceMemory`] is the other direction: HIP allocates (`hipMemCreate`),
