@@ -42,32 +42,37 @@ bash scripts/build-nvidia.sh .gpu
 BIN=.gpu/hip-vulkan-sinewave
 export RUST_LOG=${RUST_LOG:-info}
 
+# Runs one case: the demo with ARGS, its output to LOG; on success prints the lines that
+# match PATTERN and "=== ok", else the log's tail and "=== FAILED" (and returns 1).
+run_case() {
+  local log=$1 pattern=$2
+  shift 2
+  if $BIN "$@" > "$log" 2>&1; then
+    grep -E "$pattern" "$log" | cut -c1-240; echo "=== ok"
+  else
+    tail -8 "$log"; echo "=== FAILED"; return 1
+  fi
+}
+
+# What every fixed-step case shares: validation on, --verify, 241 frames at 60 Hz steps.
+FIXED=(--headless --validation --verify --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166)
+# The same with the wall clock (run-ahead chosen automatically).
+WALL=(--headless --validation --verify --size 1280x720 --frames 600 --wall-clock)
+
 # --memory-owner hip: HIP's memory (hipMemCreate, exported as an fd) imported into Vulkan,
 # with every strategy, run-ahead beyond K and the wall clock, validation on, --verify.
 verify_hip_memory() {
-  local failed=0 cfg log
-  # run-ahead beyond K, the wall clock.
+  local failed=0 cfg
   for cfg in "timeline 2 1 1024x1024" "binary 2 1 1024x1024" "host 2 1 1024x1024" "serial 1 1 1024x1024" \
              "timeline 2 16 1024x1024" "timeline 3 3 4097x1031" "timeline 2 1 33x7"; do
     set -- $cfg
-    log="$OUT/verify-hip-memory-$1-k$2-ahead$3-$4.log"
     echo "=== --memory-owner hip --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
-    if $BIN --headless --memory-owner hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
-         --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
-         > "$log" 2>&1; then
-      grep -E "allocated by HIP|heights:|verify:" "$log"; echo "=== ok"
-    else
-      tail -5 "$log"; echo "=== FAILED"; failed=1
-    fi
+    run_case "$OUT/verify-hip-memory-$1-k$2-ahead$3-$4.log" "allocated by HIP|heights:|verify:" "${FIXED[@]}" \
+      --memory-owner hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" --grid "$4" || failed=1
   done
-  log="$OUT/verify-hip-memory-wall.log"
   echo "=== --memory-owner hip --wall-clock (auto run-ahead)"
-  if $BIN --headless --memory-owner hip --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
-       --frames 600 > "$log" 2>&1; then
-    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
-  else
-    tail -5 "$log"; echo "=== FAILED"; failed=1
-  fi
+  run_case "$OUT/verify-hip-memory-wall.log" "run-ahead:|verify:" "${WALL[@]}" --memory-owner hip \
+    --grid 1024x1024 || failed=1
   return $failed
 }
 
@@ -75,7 +80,7 @@ verify_hip_memory() {
 # vertex path, with every strategy, both memory owners, run-ahead and the wall clock;
 # validation (with synchronization validation) on, --verify checks heights and image.
 verify_shading() {
-  local failed=0 cfg log
+  local failed=0 cfg
   for cfg in "image timeline 2 1 vulkan 1024x1024" "image binary 2 1 vulkan 1024x1024" \
              "image host 2 1 vulkan 1024x1024" "image serial 1 1 vulkan 1024x1024" \
              "image-copy timeline 2 1 vulkan 1024x1024" "image-copy host 2 1 vulkan 1024x1024" \
@@ -85,24 +90,13 @@ verify_shading() {
              "image-copy timeline 2 4 hip 4097x1031" "vertex timeline 2 1 vulkan 1024x1024" \
              "vertex serial 1 1 hip 1024x1024"; do
     set -- $cfg
-    log="$OUT/verify-shading-$1-$2-k$3-ahead$4-$5-$6.log"
     echo "=== --shading $1 --sync $2 --frames-in-flight $3 --run-ahead $4 --memory-owner $5 --grid $6"
-    if $BIN --headless --shading "$1" --sync "$2" --frames-in-flight "$3" --run-ahead "$4" --memory-owner "$5" \
-         --validation --verify --grid "$6" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
-         > "$log" 2>&1; then
-      grep -E "shading:|heights written|verify:" "$log"; echo "=== ok"
-    else
-      tail -5 "$log"; echo "=== FAILED"; failed=1
-    fi
+    run_case "$OUT/verify-shading-$1-$2-k$3-ahead$4-$5-$6.log" "shading:|heights written|verify:" "${FIXED[@]}" \
+      --shading "$1" --sync "$2" --frames-in-flight "$3" --run-ahead "$4" --memory-owner "$5" --grid "$6" || failed=1
   done
-  log="$OUT/verify-shading-wall.log"
   echo "=== --shading image --wall-clock (auto run-ahead)"
-  if $BIN --headless --shading image --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
-       --frames 600 > "$log" 2>&1; then
-    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
-  else
-    tail -5 "$log"; echo "=== FAILED"; failed=1
-  fi
+  run_case "$OUT/verify-shading-wall.log" "run-ahead:|verify:" "${WALL[@]}" --shading image --grid 1024x1024 \
+    || failed=1
   $BIN --headless --shading image --frames 3 --time 1.0 --size 1280x720 \
     --screenshot "$OUT/screenshot-image-shading.png" 2>&1 | grep -E "heights written|error"
   return $failed
@@ -111,47 +105,31 @@ verify_shading() {
 # --sync stream-wait: HIP waits for Vulkan's draws on the GPU (hipStreamWaitValue32 on a
 # counter Vulkan writes), the CPU waits for HIP once per burst; with run-ahead, both memory
 # owners, both shadings, the wall clock; validation on, --verify.
+verify_stream_wait() {
+  local failed=0 cfg
+  for cfg in "2 1 vulkan image 1024x1024" "2 2 vulkan image 1024x1024" "2 16 vulkan image 1024x1024" \
+             "3 8 hip image-copy 1000x45" "4 4 hip vertex 4097x1031" "1 1 vulkan image 256x256" \
+             "2 16 hip image 256x256"; do
+    set -- $cfg
+    echo "=== --sync stream-wait --frames-in-flight $1 --run-ahead $2 --memory-owner $3 --shading $4 --grid $5"
+    run_case "$OUT/verify-stream-wait-k$1-ahead$2-$3-$4-$5.log" "verify:" "${FIXED[@]}" --sync stream-wait \
+      --frames-in-flight "$1" --run-ahead "$2" --memory-owner "$3" --shading "$4" --grid "$5" || failed=1
+  done
+  echo "=== --sync stream-wait --wall-clock (auto run-ahead)"
+  run_case "$OUT/verify-stream-wait-wall.log" "run-ahead:|verify:" "${WALL[@]}" --sync stream-wait \
+    --grid 1024x1024 || failed=1
+  return $failed
+}
+
 # The window's live switches (issue 13), headless: from hip (timeline) through hip-copy,
 # vulkan and cpu back to hip, every sync strategy (serial takes one frame in flight), frames
 # in flight 3, 1, 4, grids 2048 and 128; the overlay drawn in every frame; each stage
 # verified, validation on.
 verify_live() {
-  local log="$OUT/verify-live.log"
   echo "=== --switches h,h,h,h,s,s,s,s,s,3,g,g,1,4 (overlay on, --verify per stage)"
-  if $BIN --headless --heights hip --validation --verify --grid 1024x1024 --size 1280x720 --frames 60 \
-       --time 0.5 --time-step 0.0166 --switches h,h,h,h,s,s,s,s,s,3,g,g,1,4 \
-       --screenshot "$OUT/screenshot-live.png" > "$log" 2>&1; then
-    grep -E "stage [0-9]+:|verify:|rebuilt" "$log" | cut -c1-240; echo "=== ok"
-  else
-    tail -8 "$log"; echo "=== FAILED"; return 1
-  fi
-}
-
-verify_stream_wait() {
-  local failed=0 cfg log
-  for cfg in "2 1 vulkan image 1024x1024" "2 2 vulkan image 1024x1024" "2 16 vulkan image 1024x1024" \
-             "3 8 hip image-copy 1000x45" "4 4 hip vertex 4097x1031" "1 1 vulkan image 256x256" \
-             "2 16 hip image 256x256"; do
-    set -- $cfg
-    log="$OUT/verify-stream-wait-k$1-ahead$2-$3-$4-$5.log"
-    echo "=== --sync stream-wait --frames-in-flight $1 --run-ahead $2 --memory-owner $3 --shading $4 --grid $5"
-    if $BIN --headless --sync stream-wait --frames-in-flight "$1" --run-ahead "$2" --memory-owner "$3" \
-         --shading "$4" --validation --verify --grid "$5" --size 1280x720 --frames 241 --time 0.5 \
-         --time-step 0.0166 > "$log" 2>&1; then
-      grep -E "verify:" "$log"; echo "=== ok"
-    else
-      tail -5 "$log"; echo "=== FAILED"; failed=1
-    fi
-  done
-  log="$OUT/verify-stream-wait-wall.log"
-  echo "=== --sync stream-wait --wall-clock (auto run-ahead)"
-  if $BIN --headless --sync stream-wait --wall-clock --validation --verify --grid 1024x1024 --size 1280x720 \
-       --frames 600 > "$log" 2>&1; then
-    grep -E "run-ahead:|verify:" "$log"; echo "=== ok"
-  else
-    tail -5 "$log"; echo "=== FAILED"; failed=1
-  fi
-  return $failed
+  run_case "$OUT/verify-live.log" "stage [0-9]+:|verify:|rebuilt" --headless --heights hip --validation --verify \
+    --grid 1024x1024 --size 1280x720 --frames 60 --time 0.5 --time-step 0.0166 \
+    --switches h,h,h,h,s,s,s,s,s,3,g,g,1,4 --screenshot "$OUT/screenshot-live.png"
 }
 
 case "$what" in
@@ -188,27 +166,17 @@ case "$what" in
                  "timeline 3 7 1000x45" "binary 2 6 256x256"; do
       set -- $ahead
       echo "=== --sync $1 --frames-in-flight $2 --run-ahead $3 --grid $4"
-      if $BIN --headless --heights hip --sync "$1" --frames-in-flight "$2" --run-ahead "$3" \
-           --validation --verify --grid "$4" --size 1280x720 --frames 241 --time 0.5 --time-step 0.0166 \
-           > "$OUT/verify-$1-k$2-ahead$3-$4.log" 2>&1; then
-        grep verify: "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== ok"
-      else
-        tail -5 "$OUT/verify-$1-k$2-ahead$3-$4.log"; echo "=== FAILED"; status=1
-      fi
+      run_case "$OUT/verify-$1-k$2-ahead$3-$4.log" "verify:" "${FIXED[@]}" --heights hip --sync "$1" \
+        --frames-in-flight "$2" --run-ahead "$3" --grid "$4" || status=1
     done
     # Real time: the wall clock, run-ahead chosen automatically (K with timeline): frames
     # written ahead at predicted times must verify at the time they were drawn at.
     for cfg in "timeline 2 256x256" "timeline 3 1024x1024" "timeline 4 1000x45" "timeline 2 4096x4096" \
                "binary 3 1024x1024" "host 2 1024x1024" "serial 1 256x256"; do
       set -- $cfg
-      log="$OUT/verify-wall-$1-k$2-$3.log"
       echo "=== --wall-clock --sync $1 --frames-in-flight $2 --grid $3 (auto run-ahead)"
-      if $BIN --headless --wall-clock --heights hip --sync "$1" --frames-in-flight "$2" \
-           --validation --verify --grid "$3" --size 1280x720 --frames 600 > "$log" 2>&1; then
-        grep -E "run-ahead:|wall clock:|verify:" "$log"; echo "=== ok"
-      else
-        tail -5 "$log"; echo "=== FAILED"; status=1
-      fi
+      run_case "$OUT/verify-wall-$1-k$2-$3.log" "run-ahead:|wall clock:|verify:" "${WALL[@]}" --heights hip \
+        --sync "$1" --frames-in-flight "$2" --grid "$3" || status=1
     done
     verify_hip_memory || status=1
     verify_shading || status=1

@@ -190,17 +190,12 @@ fn exported_shading_image_reads_back_in_a_second_device() {
     let d = reader.raw();
     let handle_type = memory_handle_type(exported.handle.kind());
     let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(handle_type);
-    let info = vk::ImageCreateInfo::default()
-        .image_type(vk::ImageType::TYPE_2D)
-        .format(NORMAL_FORMAT)
-        .extent(vk::Extent3D { width: w, height: h, depth: 1 })
-        .mip_levels(1)
-        .array_layers(1)
-        .samples(vk::SampleCountFlags::TYPE_1)
-        .tiling(vk::ImageTiling::OPTIMAL)
-        .usage(NORMAL_IMAGE_USAGE)
-        .initial_layout(vk::ImageLayout::UNDEFINED)
-        .push_next(&mut external);
+    let info = hip_vulkan_sinewave::vulkan::shared_image::image_2d_info(
+        vk::Extent2D { width: w, height: h },
+        NORMAL_FORMAT,
+        NORMAL_IMAGE_USAGE,
+    )
+    .push_next(&mut external);
     // SAFETY: valid create info, the same as the exported image's.
     let image = unsafe { d.create_image(&info, None) }.expect("image");
     let mut import = MemoryImport::new(&exported.handle, handle_type).expect("import structure");

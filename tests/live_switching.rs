@@ -99,16 +99,25 @@ fn every_live_switch_from_keys_and_the_overlay_stays_clean_and_draws_the_expecte
     let hip_usable = matches!(hip_here(), HipHere::Devices(_));
     let x = Xvfb::start();
     let log = std::env::temp_dir().join(format!("hvs-live-{}.log", std::process::id()));
-    let child = Command::new(env!("CARGO_BIN_EXE_hip-vulkan-sinewave"))
-        .args(["--heights", "vulkan", "--grid", "64x64", "--size", "640x480", "--validation"])
-        // A frozen animation: the picture depends on the switches only.
-        .args(["--time", "1", "--time-step", "0", "--present-mode", "immediate"])
-        .env("DISPLAY", &x.display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("RUST_LOG", "info")
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("the demo starts");
+    let child = x.spawn_demo(
+        &[
+            "--heights",
+            "vulkan",
+            "--grid",
+            "64x64",
+            "--size",
+            "640x480",
+            "--validation",
+            // A frozen animation: the picture depends on the switches only.
+            "--time",
+            "1",
+            "--time-step",
+            "0",
+            "--present-mode",
+            "immediate",
+        ],
+        &log,
+    );
     let mut demo = Demo { child, log };
     demo.wait_for(0, &["overlay buttons: heights at "], "the first frame with the overlay");
     let window = x.xdotool(&["search", "--name", "hip-vulkan-sinewave"]).lines().next().unwrap_or("").to_string();

@@ -15,14 +15,8 @@ fn fifty_resizes_and_a_minimise_stay_clean_and_exit_zero() {
     require("xdotool", "xdotool");
     let x = Xvfb::start();
     let log = std::env::temp_dir().join(format!("hvs-window-stress-{}.log", std::process::id()));
-    let mut app = Command::new(env!("CARGO_BIN_EXE_hip-vulkan-sinewave"))
-        .args(["--grid", "64x64", "--size", "320x240", "--validation", "--present-mode", "immediate"])
-        .env("DISPLAY", &x.display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("RUST_LOG", "info")
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("the demo starts");
+    let mut app =
+        x.spawn_demo(&["--grid", "64x64", "--size", "320x240", "--validation", "--present-mode", "immediate"], &log);
 
     let window = {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -18,11 +18,12 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
     let extent = vk::Extent2D { width: cli.size.width, height: cli.size.height };
     if cli.switches.is_empty() {
         let mut renderer = crate::app::setup::renderer(cli, Presentation::Offscreen { extent })?;
-        return run_stage(cli, &mut renderer, true);
+        run_stage(cli, &mut renderer, true)?;
+        return Ok(renderer.validation_counts());
     }
-    let built = crate::app::setup::build(cli, Presentation::Offscreen { extent }, true)?;
+    let mut built = crate::app::setup::build(cli, Presentation::Offscreen { extent }, true)?;
+    let mut live = Live::new(cli, &mut built);
     let mut renderer = built.renderer;
-    let mut live = Live::new(cli, &renderer, built.hip, built.hip_unavailable, built.selection);
     live.refresh_overlay(&mut renderer);
     log::info!("stage 0: {}", live.settings());
     run_stage(cli, &mut renderer, false)?;
@@ -37,8 +38,8 @@ pub fn run(cli: &Cli) -> Result<(u32, u32)> {
 }
 
 /// Renders `--frames` frames, verifies the last with `--verify`, and with `last` writes
-/// the screenshot; returns the validation counts.
-fn run_stage(cli: &Cli, renderer: &mut Renderer, last: bool) -> Result<(u32, u32)> {
+/// the screenshot.
+fn run_stage(cli: &Cli, renderer: &mut Renderer, last: bool) -> Result<()> {
     let planned = cli.frame_limit().unwrap_or(1);
     let camera = OrbitCamera::default();
     let mut clock = AnimationClock::new(crate::app::setup::time_source(cli));
@@ -81,7 +82,7 @@ fn run_stage(cli: &Cli, renderer: &mut Renderer, last: bool) -> Result<(u32, u32
         image.save_png(path).with_context(|| format!("saving the screenshot to {}", path.display()))?;
         log::info!("wrote {}x{} screenshot to {}", image.width, image.height, path.display());
     }
-    Ok(renderer.validation_counts())
+    Ok(())
 }
 
 /// Largest error `--verify` accepts between the GPU's heights and the f64 reference.

@@ -131,21 +131,14 @@ pub struct Live {
 }
 
 impl Live {
-    pub(crate) fn new(
-        cli: &Cli,
-        renderer: &Renderer,
-        hip: Option<HipReady>,
-        hip_unavailable: Option<String>,
-        selection: DeviceSelection,
-    ) -> Self {
-        let name = renderer.source_name();
-        let writer = if name.starts_with("hip") {
-            Writer::Hip
-        } else if name.starts_with("cpu") {
-            Writer::Cpu
-        } else {
-            Writer::Vulkan
+    /// The switcher for what [`setup::build`] made.
+    pub(crate) fn new(cli: &Cli, built: &mut setup::Built) -> Self {
+        let writer = match built.heights {
+            HeightsSource::Hip | HeightsSource::Auto => Writer::Hip,
+            HeightsSource::Cpu => Writer::Cpu,
+            HeightsSource::Vulkan => Writer::Vulkan,
         };
+        let renderer = &built.renderer;
         let sync = match cli.sync {
             SyncArg::Auto => SyncArg::Timeline,
             other => other,
@@ -158,9 +151,9 @@ impl Live {
                 frames_in_flight: renderer.frames_in_flight(),
                 grid: Size2 { width, height },
             },
-            hip,
-            hip_unavailable,
-            selection,
+            hip: built.hip.take(),
+            hip_unavailable: built.hip_unavailable.take(),
+            selection: built.selection,
             base: cli.clone(),
         }
     }
@@ -273,7 +266,6 @@ impl Live {
     /// Puts the current settings and the controls in the overlay's panel.
     pub fn refresh_overlay(&self, renderer: &mut Renderer) {
         let mut lines = setup::overlay_lines(renderer, &self.selection);
-        lines.pop(); // the one-line hint; the controls follow
         lines.extend(CONTROLS.iter().map(|c| c.to_string()));
         if let Some(overlay) = crate::app::overlay::of(renderer) {
             overlay.set_info(lines);

@@ -132,24 +132,27 @@ impl Overlay {
         self.buttons = labels;
     }
 
-    /// The pointer moved to `(x, y)` window pixels.
+    /// The pointer moved to `(x, y)` window pixels. (Events are kept only while the panel
+    /// is shown: a hidden panel lays nothing out, so nothing would take them.)
     pub fn pointer_moved(&mut self, x: f32, y: f32) {
         let pos = egui::pos2(x, y);
         self.pointer = Some(pos);
-        self.events.push(egui::Event::PointerMoved(pos));
+        if self.visible {
+            self.events.push(egui::Event::PointerMoved(pos));
+        }
     }
 
     /// The primary button went down or up. Returns whether the pointer is on the panel (a
     /// press there is the panel's, not the camera's).
     pub fn pointer_button(&mut self, pressed: bool) -> bool {
-        let Some(pos) = self.pointer else { return false };
+        let Some(pos) = self.pointer.filter(|_| self.visible) else { return false };
         self.events.push(egui::Event::PointerButton {
             pos,
             button: egui::PointerButton::Primary,
             pressed,
             modifiers: egui::Modifiers::default(),
         });
-        self.visible && self.ctx.layer_id_at(pos).is_some()
+        self.ctx.layer_id_at(pos).is_some()
     }
 
     /// The buttons clicked since the last call, by index.
@@ -279,6 +282,7 @@ impl FrameOverlay for Overlay {
             }
         }
         if !self.visible {
+            self.events.clear();
             return Ok(());
         }
         let mut output = self.layout(extent);

@@ -114,6 +114,8 @@ pub(crate) struct Built {
     pub hip_unavailable: Option<String>,
     /// How the Vulkan device was chosen (the overlay says).
     pub selection: DeviceSelection,
+    /// Who writes the heights: `Hip`, `Vulkan` or `Cpu` (what `auto` chose).
+    pub heights: HeightsSource,
 }
 
 /// [`renderer`], keeping HIP open for later switches. With `for_switching` (the window),
@@ -171,12 +173,14 @@ pub(crate) fn build(cli: &Cli, presentation: Presentation, for_switching: bool) 
     };
     renderer.wireframe = cli.wireframe && renderer.device().wireframe_supported;
 
-    let source = match (cli.heights, &hip) {
-        (HeightsSource::Cpu, _) => cpu_source(&renderer, cli)?,
-        (HeightsSource::Vulkan, _) => Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?),
+    let (source, heights) = match (cli.heights, &hip) {
+        (HeightsSource::Cpu, _) => (cpu_source(&renderer, cli)?, HeightsSource::Cpu),
+        (HeightsSource::Vulkan, _) => {
+            (Box::new(ComputeHeights::new(renderer.device(), renderer.slots())?) as _, HeightsSource::Vulkan)
+        }
         (HeightsSource::Hip | HeightsSource::Auto, Some(ready)) => {
             match hip_source(&mut renderer, cli, ready, run_ahead) {
-                Ok(source) => source,
+                Ok(source) => (source, HeightsSource::Hip),
                 Err(e) if auto => {
                     passed_over.add("hip", &e);
                     auto_without_hip(&renderer, cli, &mut passed_over)?
@@ -196,7 +200,8 @@ pub(crate) fn build(cli: &Cli, presentation: Presentation, for_switching: bool) 
     }
     renderer.set_height_source(source)?;
     if !cli.no_overlay {
-        let lines = overlay_lines(&renderer, &options.device);
+        let mut lines = overlay_lines(&renderer, &options.device);
+        lines.push("F1 hides this panel".to_string());
         // Sized for the most frames in flight, so that live switching never rebuilds it.
         let mut overlay = crate::app::overlay::Overlay::new(
             renderer.device(),
@@ -212,7 +217,7 @@ pub(crate) fn build(cli: &Cli, presentation: Presentation, for_switching: bool) 
             renderer.source_name()
         );
     }
-    Ok(Built { renderer, hip, hip_unavailable, selection: options.device })
+    Ok(Built { renderer, hip, hip_unavailable, selection: options.device, heights })
 }
 
 /// What the overlay's panel says: the GPU and how Vulkan chose it, who writes the heights
@@ -230,17 +235,20 @@ pub(crate) fn overlay_lines(renderer: &Renderer, selection: &DeviceSelection) ->
             renderer.source_run_ahead()
         ),
         format!("shading: {}", if renderer.image_shading() { "image (normals written each frame)" } else { "vertex" }),
-        "F1 hides this panel".to_string(),
     ]
 }
 
-/// `auto` when HIP cannot run: the Vulkan compute shader, else the CPU.
-fn auto_without_hip(renderer: &Renderer, cli: &Cli, passed_over: &mut PassedOver) -> Result<Box<dyn HeightSource>> {
+/// `auto` when HIP cannot run: the Vulkan compute shader, else the CPU; and which.
+fn auto_without_hip(
+    renderer: &Renderer,
+    cli: &Cli,
+    passed_over: &mut PassedOver,
+) -> Result<(Box<dyn HeightSource>, HeightsSource)> {
     match ComputeHeights::new(renderer.device(), renderer.slots()) {
-        Ok(source) => Ok(Box::new(source)),
+        Ok(source) => Ok((Box::new(source), HeightsSource::Vulkan)),
         Err(e) => {
             passed_over.add("vulkan", &e);
-            cpu_source(renderer, cli)
+            Ok((cpu_source(renderer, cli)?, HeightsSource::Cpu))
         }
     }
 }

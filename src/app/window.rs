@@ -109,10 +109,10 @@ impl App {
             window: window.clone(),
             size: vk::Extent2D { width: size.width, height: size.height },
         };
-        let built = crate::app::setup::build(&self.cli, presentation, true)?;
+        let mut built = crate::app::setup::build(&self.cli, presentation, true)?;
+        let live = Live::new(&self.cli, &mut built);
         let mut renderer = built.renderer;
         log::info!("present mode: {}", renderer.present_mode_name());
-        let live = Live::new(&self.cli, &renderer, built.hip, built.hip_unavailable, built.selection);
         live.refresh_overlay(&mut renderer);
         self.live = Some(live);
         self.renderer = Some(renderer);
@@ -146,15 +146,20 @@ impl App {
         let mut clicks = Vec::new();
         if renderer.render(&mut self.clock, &self.camera)? == FrameOutcome::Rendered {
             if let Some(overlay) = crate::app::overlay::of(renderer) {
-                // The buttons are live::buttons(), in order.
-                let switches: Vec<Switch> = crate::app::live::buttons().into_iter().map(|(_, s)| s).collect();
-                clicks = overlay.take_clicks().into_iter().filter_map(|i| switches.get(i).copied()).collect();
-                let centres = overlay.button_centres();
-                if !self.buttons_logged && !centres.is_empty() {
+                let clicked = overlay.take_clicks();
+                let log_buttons = !self.buttons_logged && !overlay.button_centres().is_empty();
+                // The buttons are live::buttons(), in order (looked up only when needed).
+                let switches = || crate::app::live::buttons().into_iter().map(|(_, s)| s).collect::<Vec<Switch>>();
+                if !clicked.is_empty() {
+                    let switches = switches();
+                    clicks = clicked.into_iter().filter_map(|i| switches.get(i).copied()).collect();
+                }
+                if log_buttons {
                     self.buttons_logged = true;
-                    let at: Vec<String> = centres
+                    let at: Vec<String> = overlay
+                        .button_centres()
                         .iter()
-                        .zip(&switches)
+                        .zip(switches())
                         .map(|((x, y), switch)| format!("{switch} at {x:.0},{y:.0}"))
                         .collect();
                     let graph = overlay

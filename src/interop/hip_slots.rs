@@ -113,10 +113,12 @@ impl HipSlots {
         let kind = if hip.is_nvidia_shim() { ForeignMemory::Opaque } else { ForeignMemory::DmaBuf };
         let mut owned = Vec::with_capacity(count);
         let mut imported = Vec::with_capacity(count);
+        let mut imported_as = None;
         for i in 0..count {
             let memory = hip::ExportableDeviceMemory::new(hip, hip_device, request)
                 .with_context(|| format!("allocating height slot {i} with hipMemCreate ({bytes} bytes)"))?;
             let handle = memory.export_handle().with_context(|| format!("exporting height slot {i} from HIP"))?;
+            imported_as = Some(kind.handle_type(handle.kind()));
             // SAFETY: the handle is the export of HIP's allocation of `memory.size()`
             // bytes on the GPU `device` is (the caller's contract), of the kind chosen above;
             // the import holds its own reference to the memory, so it stays valid whatever is
@@ -140,7 +142,7 @@ impl HipSlots {
             "heights: {count} buffers of {width}x{height} f32 allocated by HIP (hipMemCreate, {bytes} bytes each in \
              {} of granularity {granularity}), imported into Vulkan as {:?}",
             bytes.next_multiple_of(granularity as u64),
-            kind.handle_type(crate::vulkan::external::HANDLE_KINDS[0])
+            imported_as.unwrap_or_default()
         );
         Ok((Self { slots: owned }, HeightSlots::from_imported(imported, width, height)))
     }

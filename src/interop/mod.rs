@@ -176,16 +176,14 @@ impl HeightSlots {
     /// [`HeightSlots::export`] says why).
     pub fn new(device: &Arc<Device>, width: u32, height: u32, count: u32) -> Result<Self> {
         if !ExportableBuffer::is_exportable(device, HEIGHT_BUFFER_USAGE) {
-            log::warn!(
-                "heights: {} cannot export height buffers ({}), so they are plain device memory: the CPU and Vulkan \
-                 height sources run, HIP cannot",
-                device.physical.name,
-                if device.external.exports_memory() {
-                    "the driver exports no buffer of this usage".to_string()
-                } else {
-                    format!("no {}", MEMORY_EXTENSION.to_string_lossy())
-                }
-            );
+            // A device without the extension said so when it was made; this is the other case.
+            if device.external.exports_memory() {
+                log::warn!(
+                    "heights: {} exports no buffer of this usage, so the height buffers are plain device memory: \
+                     the CPU and Vulkan height sources run, HIP cannot",
+                    device.physical.name
+                );
+            }
             return Self::plain(device, width, height, count);
         }
         let bytes = u64::from(width) * u64::from(height) * 4;

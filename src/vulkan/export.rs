@@ -14,6 +14,22 @@ use super::device::Device;
 use super::external::{memory_handle_type, semaphore_handle_type, MemoryImport, HANDLE_KINDS, MEMORY_EXTENSION};
 use crate::shared_handle::{HandleKind, SharedHandle};
 
+/// What the driver can do with buffers of `usage` shared as `handle_type`
+/// (`vkGetPhysicalDeviceExternalBufferProperties`).
+fn buffer_features(
+    device: &Device,
+    usage: vk::BufferUsageFlags,
+    handle_type: vk::ExternalMemoryHandleTypeFlags,
+) -> vk::ExternalMemoryFeatureFlags {
+    let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(handle_type);
+    let mut props = vk::ExternalBufferProperties::default();
+    // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
+    unsafe {
+        device.instance().raw().get_physical_device_external_buffer_properties(device.physical.raw, &query, &mut props)
+    };
+    props.external_memory_properties.external_memory_features
+}
+
 /// The first handle kind of this system that `device` can export buffers of `usage` as,
 /// with the features the driver reports for it.
 fn buffer_export_kind(
@@ -24,17 +40,7 @@ fn buffer_export_kind(
         return None;
     }
     HANDLE_KINDS.iter().find_map(|&kind| {
-        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(memory_handle_type(kind));
-        let mut props = vk::ExternalBufferProperties::default();
-        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
-        unsafe {
-            device.instance().raw().get_physical_device_external_buffer_properties(
-                device.physical.raw,
-                &query,
-                &mut props,
-            )
-        };
-        let features = props.external_memory_properties.external_memory_features;
+        let features = buffer_features(device, usage, memory_handle_type(kind));
         features.contains(vk::ExternalMemoryFeatureFlags::EXPORTABLE).then_some((kind, features))
     })
 }
@@ -296,17 +302,7 @@ impl ImportedBuffer {
         if kind == ForeignMemory::DmaBuf && !device.physical.has_dma_buf_import {
             bail!("{}: importing a dma-buf needs VK_EXT_external_memory_dma_buf, which it lacks", device.physical.name);
         }
-        let query = vk::PhysicalDeviceExternalBufferInfo::default().usage(usage).handle_type(handle_type);
-        let mut props = vk::ExternalBufferProperties::default();
-        // SAFETY: Vulkan 1.1 core query on a physical device of this instance.
-        unsafe {
-            device.instance().raw().get_physical_device_external_buffer_properties(
-                device.physical.raw,
-                &query,
-                &mut props,
-            )
-        };
-        let features = props.external_memory_properties.external_memory_features;
+        let features = buffer_features(device, usage, handle_type);
         if !features.contains(vk::ExternalMemoryFeatureFlags::IMPORTABLE) {
             bail!(
                 "{}: buffers with usage {usage:?} cannot be imported as {handle_type:?} (features {features:?})",

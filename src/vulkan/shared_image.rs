@@ -79,17 +79,7 @@ impl SharedImage {
         let export_kind = if export { Self::export_support(device, format, usage) } else { None };
         let handle_types = export_kind.map_or(vk::ExternalMemoryHandleTypeFlags::empty(), memory_handle_type);
         let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(handle_types);
-        let mut info = vk::ImageCreateInfo::default()
-            .image_type(vk::ImageType::TYPE_2D)
-            .format(format)
-            .extent(vk::Extent3D { width: extent.width, height: extent.height, depth: 1 })
-            .mip_levels(1)
-            .array_layers(1)
-            .samples(vk::SampleCountFlags::TYPE_1)
-            .tiling(vk::ImageTiling::OPTIMAL)
-            .usage(usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE)
-            .initial_layout(vk::ImageLayout::UNDEFINED);
+        let mut info = image_2d_info(extent, format, usage);
         if export_kind.is_some() {
             info = info.push_next(&mut external);
         }
@@ -199,6 +189,26 @@ impl Drop for SharedImage {
             self.device.raw().free_memory(self.memory, None);
         }
     }
+}
+
+/// A 2-D image of `extent` and `format`: one level, one layer, one sample, optimal tiling,
+/// exclusive, starting `UNDEFINED` (every image of the demo is one).
+pub fn image_2d_info(
+    extent: vk::Extent2D,
+    format: vk::Format,
+    usage: vk::ImageUsageFlags,
+) -> vk::ImageCreateInfo<'static> {
+    vk::ImageCreateInfo::default()
+        .image_type(vk::ImageType::TYPE_2D)
+        .format(format)
+        .extent(vk::Extent3D { width: extent.width, height: extent.height, depth: 1 })
+        .mip_levels(1)
+        .array_layers(1)
+        .samples(vk::SampleCountFlags::TYPE_1)
+        .tiling(vk::ImageTiling::OPTIMAL)
+        .usage(usage)
+        .sharing_mode(vk::SharingMode::EXCLUSIVE)
+        .initial_layout(vk::ImageLayout::UNDEFINED)
 }
 
 /// The one colour mip level and layer.

@@ -141,6 +141,19 @@ impl Xvfb {
         }
     }
 
+    /// Starts the demo with `args` on this display (not on any desktop session's), its
+    /// info log going to `log`.
+    pub fn spawn_demo(&self, args: &[&str], log: &std::path::Path) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_hip-vulkan-sinewave"))
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("RUST_LOG", "info")
+            .stderr(std::fs::File::create(log).expect("log file"))
+            .spawn()
+            .expect("the demo starts")
+    }
+
     /// Runs xdotool on this display; its output, trimmed.
     pub fn xdotool(&self, args: &[&str]) -> String {
         let out = Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().expect("xdotool runs");

@@ -33,16 +33,7 @@ impl Image {
         what: &str,
     ) -> Result<Self> {
         let _live = crate::vulkan::live::Tracked::new("Image")?;
-        let info = vk::ImageCreateInfo::default()
-            .image_type(vk::ImageType::TYPE_2D)
-            .format(format)
-            .extent(vk::Extent3D { width: extent.width, height: extent.height, depth: 1 })
-            .mip_levels(1)
-            .array_layers(1)
-            .samples(vk::SampleCountFlags::TYPE_1)
-            .tiling(vk::ImageTiling::OPTIMAL)
-            .usage(usage)
-            .initial_layout(vk::ImageLayout::UNDEFINED);
+        let info = crate::vulkan::shared_image::image_2d_info(extent, format, usage);
         // SAFETY: valid create info on a live device.
         let raw = unsafe { device.raw().create_image(&info, None) }.with_context(|| {
             format!("vkCreateImage failed for {what} ({}x{} {format:?})", extent.width, extent.height)

@@ -408,9 +408,7 @@ impl Renderer {
             self.slots.width,
             self.slots.height
         );
-        self.device.wait_idle()?;
-        self.source = None;
-        self.image_shading = false;
+        self.drop_height_source()?;
         let mut slots = slots;
         if slots.normals.is_none() {
             if let Some(images) = self.slots.normals.take() {
@@ -449,21 +447,18 @@ impl Renderer {
     /// Returns what was rebuilt, for the log.
     pub fn reconfigure(&mut self, options: &RendererOptions) -> Result<Vec<&'static str>> {
         check_grid_fits(options, self.device.largest_device_local_heap(), &self.device.physical.name)?;
-        self.device.wait_idle()?;
-        self.source = None;
-        self.image_shading = false;
+        self.drop_height_source()?;
         let grid = (options.grid_width, options.grid_height);
         let mut rebuilt = Vec::new();
         if grid != self.grid() {
             self.mesh = GridMesh::upload(&self.device, &self.pool, grid.0, grid.1)?;
             rebuilt.push("grid mesh");
         }
-        let shading_images = self.slots.normals.is_some();
         if grid != self.grid() || options.height_slots() as usize != self.slots.len() {
             // The descriptor sets name the old images: they go first.
             self.shading = None;
             let mut slots = HeightSlots::new(&self.device, grid.0, grid.1, options.height_slots())?;
-            if shading_images {
+            if options.shading_images {
                 let images =
                     NormalImages::new(&self.device, &self.pool, grid.0, grid.1, options.height_slots() as usize, true)?;
                 self.shading = Some(shading::ShadingSets::new(&self.device, self.pipeline.set_layout, &images)?);
@@ -498,10 +493,7 @@ impl Renderer {
             self.completed = None;
             rebuilt.push("frames in flight (command buffers, fences, timestamps)");
         }
-        self.options = RendererOptions {
-            extra_height_slots: self.slots.len() as u32 - options.frames_in_flight,
-            ..options.clone()
-        };
+        self.options = options.clone();
         Ok(rebuilt)
     }
 
